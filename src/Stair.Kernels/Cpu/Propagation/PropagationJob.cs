@@ -1,0 +1,47 @@
+// One parallel run of a propagation kernel over a prepared CSR matrix: the fields are set
+// by the caller for each run (pointers into pinned memory), so nothing is allocated per call.
+namespace Stair.Kernels.Cpu.Propagation;
+
+internal sealed unsafe class PropagationJob : ParallelJob
+{
+    public CsrView Matrix;
+    public int[] Bounds = [];
+    public SimdTier Tier;
+    public float* Input;
+    public int Width;
+
+    // Epilogue choice and its operands.
+    public bool Fused;
+    public float* Output;
+    public float* Next;
+    public float* SumSeed;
+    public float* Beta;
+    public float* Scale;
+    public bool Last;
+
+    [ThreadStatic]
+    private static PropagationJob? _cached;
+
+    /// <summary>A job object for the calling thread, reused across calls.</summary>
+    public static PropagationJob ForCurrentThread() => _cached ??= new PropagationJob();
+
+    public void Run(int threads)
+    {
+        PartCount = Bounds.Length - 1;
+        CpuWorkerPool.Shared.Run(this, threads);
+    }
+
+    public override void Execute(int part)
+    {
+        int start = Bounds[part], end = Bounds[part + 1];
+        if (Fused)
+        {
+            var epilogue = new FscLayerEpilogue(Next, Output, SumSeed, Beta, Scale, Width, Last);
+            SpmmDrivers.Rows(Tier, Matrix, Input, Width, start, end, epilogue);
+        }
+        else
+        {
+            SpmmDrivers.Rows(Tier, Matrix, Input, Width, start, end, new StoreEpilogue(Output, Width));
+        }
+    }
+}

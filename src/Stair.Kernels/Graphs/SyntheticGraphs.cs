@@ -1,0 +1,150 @@
+// Deterministic synthetic interaction data shaped like the paper's data sets, for
+// benchmarks, validation and tests: power-law user activity and item popularity, so the
+// graphs have hubs, long tails and isolated nodes like the real ones.
+namespace Stair.Kernels;
+
+/// <summary>The size of a user–item data set.</summary>
+/// <param name="Name">A short name.</param>
+/// <param name="Users">Number of users.</param>
+/// <param name="Items">Number of items.</param>
+/// <param name="Interactions">Number of distinct training interactions.</param>
+public sealed record DatasetShape(string Name, int Users, int Items, int Interactions)
+{
+    /// <summary>Amazon Baby's training split: 19,445 users, 7,050 items, ~128,600 interactions.</summary>
+    public static DatasetShape Baby { get; } = new("baby", 19_445, 7_050, 128_600);
+
+    /// <summary>Amazon Electronics' training split: 192,403 users, 63,001 items, ~1,351,000 interactions.</summary>
+    public static DatasetShape Electronics { get; } = new("electronics", 192_403, 63_001, 1_351_000);
+
+    /// <summary>Nodes of the user–item graph (users + items).</summary>
+    public int Nodes => Users + Items;
+}
+
+/// <summary>Seeded generators of power-law interaction data.</summary>
+public static class SyntheticGraphs
+{
+    /// <summary>
+    /// Draws <paramref name="interactions"/> distinct (user, item) pairs: users with probability
+    /// ∝ rank^−<paramref name="userExponent"/>, items ∝ rank^−<paramref name="itemExponent"/>, ranks
+    /// shuffled over the ids. The same arguments always give the same pairs, in the same order.
+    /// </summary>
+    /// <param name="users">Number of users (≥ 1).</param>
+    /// <param name="items">Number of items (≥ 1).</param>
+    /// <param name="interactions">Distinct pairs wanted; at most users × items / 2.</param>
+    /// <param name="seed">Random seed.</param>
+    /// <param name="userExponent">Power-law exponent of user activity (≥ 0).</param>
+    /// <param name="itemExponent">Power-law exponent of item popularity (≥ 0).</param>
+    public static (int[] UserIds, int[] ItemIds) PowerLawInteractions(int users, int items, int interactions, ulong seed,
+        double userExponent = 0.8, double itemExponent = 0.9)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(users, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(items, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(interactions);
+        if (interactions > (long)users * items / 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(interactions), interactions, "At most half of all user–item pairs can be drawn.");
+        }
+        if (!(userExponent >= 0) || !(itemExponent >= 0) || double.IsInfinity(userExponent) || double.IsInfinity(itemExponent))
+        {
+            throw new ArgumentOutOfRangeException(nameof(userExponent), "Exponents must be finite and non-negative.");
+        }
+        var rng = new SplitMix64(seed);
+        double[] userCdf = PowerLawCdf(users, userExponent);
+        double[] itemCdf = PowerLawCdf(items, itemExponent);
+        int[] userOfRank = Permutation(users, ref rng);
+        int[] itemOfRank = Permutation(items, ref rng);
+
+        var seen = new HashSet<long>(interactions);
+        var u = new int[interactions];
+        var i = new int[interactions];
+        int count = 0;
+        while (count < interactions)
+        {
+            int user = userOfRank[Sample(userCdf, rng.NextDouble())];
+            int item = itemOfRank[Sample(itemCdf, rng.NextDouble())];
+            if (seen.Add(((long)user << 32) | (uint)item))
+            {
+                u[count] = user;
+                i[count] = item;
+                count++;
+            }
+        }
+        return (u, i);
+    }
+
+    /// <summary>The normalized user–item adjacency Ã of a synthetic data set of the given shape.</summary>
+    public static CsrMatrix Adjacency(DatasetShape shape, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        (int[] u, int[] i) = PowerLawInteractions(shape.Users, shape.Items, shape.Interactions, seed);
+        return GraphBuilder.UserItemAdjacency(shape.Users, shape.Items, u, i);
+    }
+
+    /// <summary>A table of <paramref name="count"/> floats uniform in [−1, 1), from <paramref name="seed"/>.</summary>
+    public static float[] UniformTable(int count, ulong seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var rng = new SplitMix64(seed);
+        var table = new float[count];
+        for (int k = 0; k < table.Length; k++)
+        {
+            table[k] = (float)(2 * rng.NextDouble() - 1);
+        }
+        return table;
+    }
+
+    private static double[] PowerLawCdf(int n, double exponent)
+    {
+        var cdf = new double[n];
+        double sum = 0;
+        for (int r = 0; r < n; r++)
+        {
+            sum += Math.Pow(r + 1, -exponent);
+            cdf[r] = sum;
+        }
+        for (int r = 0; r < n; r++)
+        {
+            cdf[r] /= sum;
+        }
+        return cdf;
+    }
+
+    private static int Sample(double[] cdf, double p)
+    {
+        int index = Array.BinarySearch(cdf, p);
+        index = index < 0 ? ~index : index;
+        return Math.Min(index, cdf.Length - 1);
+    }
+
+    private static int[] Permutation(int n, ref SplitMix64 rng)
+    {
+        var p = new int[n];
+        for (int k = 0; k < n; k++)
+        {
+            p[k] = k;
+        }
+        for (int k = n - 1; k > 0; k--)
+        {
+            int m = (int)(rng.NextUInt64() % (ulong)(k + 1));
+            (p[k], p[m]) = (p[m], p[k]);
+        }
+        return p;
+    }
+}
+
+/// <summary>SplitMix64: a tiny, fast, well-mixed generator whose sequence never depends on the runtime version.</summary>
+internal struct SplitMix64(ulong seed)
+{
+    private ulong _state = seed;
+
+    public ulong NextUInt64()
+    {
+        ulong z = _state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
+    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+}

@@ -1,0 +1,197 @@
+// Public entry points of the propagation family (STAIR-KERNELS.md §3): SpMM, transpose
+// SpMM and fused forward stepwise convolution, forward and backward. Arguments are checked
+// here, once, before any pointer is taken; the drivers under Cpu/Propagation trust them.
+using Stair.Kernels.Cpu.Propagation;
+
+namespace Stair.Kernels;
+
+/// <summary>
+/// Sparse adjacency propagation on the CPU: Y = A·X, Y = Aᵀ·X and forward stepwise
+/// convolution (FSC) with per-dimension layer weights. Dense tables are row-major
+/// (row r occupies [r·d, (r+1)·d)).
+/// </summary>
+/// <remarks>
+/// Results are deterministic: identical inputs give bitwise identical outputs for every
+/// thread count and every <see cref="SimdTier"/>. Inputs are not scanned for NaN or Inf;
+/// a non-finite input entry propagates to the rows that read it, as in any dense product.
+/// </remarks>
+public static class Propagation
+{
+    /// <summary>
+    /// Sparse × dense product: <paramref name="output"/> = A·X (or Aᵀ·X when
+    /// <paramref name="transpose"/>), every output element written.
+    /// </summary>
+    /// <param name="plan">The prepared matrix A.</param>
+    /// <param name="input">X, row-major: (A's columns, or rows when transposed) × <paramref name="width"/>.</param>
+    /// <param name="output">Y, row-major: (A's rows, or columns when transposed) × <paramref name="width"/>; must not overlap X.</param>
+    /// <param name="width">Dense width d (≥ 1).</param>
+    /// <param name="transpose">Multiply by Aᵀ instead of A (uses the plan's precomputed transpose: no atomics).</param>
+    public static unsafe void Spmm(PropagationPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, bool transpose = false)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        CsrMatrix a = plan.Select(transpose);
+        ValidateWidth(width);
+        ValidateTable(input, a.Columns, width, nameof(input));
+        ValidateTable(output, a.Rows, width, nameof(output));
+        if (output.Overlaps(input))
+        {
+            throw new ArgumentException("The output table must not overlap the input table.", nameof(output));
+        }
+        if (a.Rows == 0)
+        {
+            return;
+        }
+
+        fixed (int* rowPointers = a.RowPointerArray)
+        fixed (int* columns = a.ColumnIndexArray)
+        fixed (float* values = a.ValueArray)
+        fixed (float* x = input)
+        fixed (float* y = output)
+        {
+            PropagationJob job = PropagationJob.ForCurrentThread();
+            job.Matrix = new CsrView(rowPointers, columns, values);
+            job.Bounds = plan.Bounds(transpose);
+            job.Tier = plan.Tier;
+            job.Input = x;
+            job.Width = width;
+            job.Fused = false;
+            job.Output = y;
+            job.Run(plan.Threads);
+        }
+    }
+
+    /// <summary>
+    /// Forward stepwise convolution: H⁰ = E, Hˡ = (A·Hˡ⁻¹) ⊙ β, output = (Σ_{l=0..L} Hˡ) ⊙ c with
+    /// c_j = (1−β_j)/(1−β_j^{L+1}) (taken as 1/(L+1) at β_j = 1). One pass over the graph per layer
+    /// also accumulates the weighted sum; no extra passes over the tables.
+    /// </summary>
+    /// <param name="plan">The prepared square matrix A (Ã for FSC, S̃ for BSC smoothing).</param>
+    /// <param name="input">E, row-major N × <paramref name="width"/>.</param>
+    /// <param name="output">The result, row-major N × <paramref name="width"/>; must not overlap <paramref name="input"/>.</param>
+    /// <param name="width">Embedding width d (≥ 1).</param>
+    /// <param name="layers">L (≥ 0); L = 0 copies E.</param>
+    /// <param name="beta">Per-dimension strengths β (length d, each finite and in [0, 1]), e.g. from <see cref="StepwiseWeights.Forward"/>.</param>
+    /// <param name="workspace">Scratch for at least N rows of width d (reused across calls).</param>
+    /// <param name="transpose">Propagate with Aᵀ: the adjoint map, which is the gradient of FSC (see <see cref="FscBackward"/>).</param>
+    public static unsafe void Fsc(PropagationPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, int layers,
+        ReadOnlySpan<float> beta, PropagationWorkspace workspace, bool transpose = false)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        CsrMatrix a = plan.Select(transpose);
+        if (!a.IsSquare)
+        {
+            throw new ArgumentException($"Stepwise convolution needs a square matrix, got {a.Rows} × {a.Columns}.", nameof(plan));
+        }
+        ValidateWidth(width);
+        ArgumentOutOfRangeException.ThrowIfNegative(layers);
+        int n = a.Rows;
+        ValidateTable(input, n, width, nameof(input));
+        ValidateTable(output, n, width, nameof(output));
+        if (output.Overlaps(input))
+        {
+            throw new ArgumentException("The output table must not overlap the input table.", nameof(output));
+        }
+        ValidateBeta(beta, width);
+        ArgumentNullException.ThrowIfNull(workspace);
+        if (workspace.Width != width || workspace.Rows < n)
+        {
+            throw new ArgumentException($"The workspace serves {workspace.Rows} rows of width {workspace.Width}; this call needs {n} rows of width {width}.", nameof(workspace));
+        }
+        if (n == 0)
+        {
+            return;
+        }
+        if (layers == 0)
+        {
+            input.CopyTo(output);
+            return;
+        }
+
+        float[] scale = workspace.Scale;
+        for (int j = 0; j < width; j++)
+        {
+            scale[j] = (float)StepwiseWeights.LayerWeight(beta[j], 0, layers);
+        }
+
+        fixed (int* rowPointers = a.RowPointerArray)
+        fixed (int* columns = a.ColumnIndexArray)
+        fixed (float* values = a.ValueArray)
+        fixed (float* e = input)
+        fixed (float* y = output)
+        fixed (float* b = beta)
+        fixed (float* c = scale)
+        fixed (float* layerA = workspace.LayerA)
+        fixed (float* layerB = workspace.LayerB)
+        {
+            PropagationJob job = PropagationJob.ForCurrentThread();
+            job.Matrix = new CsrView(rowPointers, columns, values);
+            job.Bounds = plan.Bounds(transpose);
+            job.Tier = plan.Tier;
+            job.Width = width;
+            job.Fused = true;
+            job.Output = y;
+            job.Beta = b;
+            job.Scale = c;
+            float* source = e;
+            for (int l = 1; l <= layers; l++)
+            {
+                bool last = l == layers;
+                float* next = last ? null : (l % 2 == 1 ? layerA : layerB);
+                job.Input = source;
+                job.Next = next;
+                job.SumSeed = l == 1 ? e : y;
+                job.Last = last;
+                job.Run(plan.Threads);
+                source = next;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The gradient of <see cref="Fsc"/>: given ∂L/∂output, writes ∂L/∂E = FSCᵀ(∂L/∂output), which is
+    /// FSC with Aᵀ (the β scaling commutes with the graph product). For a symmetric A this is the
+    /// forward kernel itself.
+    /// </summary>
+    /// <param name="plan">The prepared square matrix A used in the forward pass.</param>
+    /// <param name="outputGradient">∂L/∂output, N × <paramref name="width"/>.</param>
+    /// <param name="inputGradient">∂L/∂E, N × <paramref name="width"/>; must not overlap <paramref name="outputGradient"/>.</param>
+    /// <param name="width">Embedding width d (≥ 1).</param>
+    /// <param name="layers">L, as in the forward pass.</param>
+    /// <param name="beta">β, as in the forward pass.</param>
+    /// <param name="workspace">Scratch, as in the forward pass.</param>
+    public static void FscBackward(PropagationPlan plan, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int width, int layers,
+        ReadOnlySpan<float> beta, PropagationWorkspace workspace)
+        => Fsc(plan, outputGradient, inputGradient, width, layers, beta, workspace, transpose: true);
+
+    private static void ValidateWidth(int width)
+    {
+        if (width < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(width), width, "Width d must be at least 1.");
+        }
+    }
+
+    private static void ValidateTable(ReadOnlySpan<float> table, int rows, int width, string name)
+    {
+        long expected = (long)rows * width;
+        if (table.Length != expected)
+        {
+            throw new ArgumentException($"Expected a {rows} × {width} table ({expected} floats), got {table.Length} floats.", name);
+        }
+    }
+
+    private static void ValidateBeta(ReadOnlySpan<float> beta, int width)
+    {
+        if (beta.Length != width)
+        {
+            throw new ArgumentException($"β must have one entry per dimension ({width}), got {beta.Length}.", nameof(beta));
+        }
+        for (int j = 0; j < beta.Length; j++)
+        {
+            if (!float.IsFinite(beta[j]) || beta[j] < 0f || beta[j] > 1f)
+            {
+                throw new ArgumentException($"β[{j}] is {beta[j]}; each β_j must be finite and in [0, 1].", nameof(beta));
+            }
+        }
+    }
+}
