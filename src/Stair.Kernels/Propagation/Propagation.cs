@@ -73,8 +73,14 @@ public static class Propagation
     /// <param name="beta">Per-dimension strengths β (length d, each finite and in [0, 1]), e.g. from <see cref="StepwiseWeights.Forward"/>.</param>
     /// <param name="workspace">Scratch for at least N rows of width d (reused across calls).</param>
     /// <param name="transpose">Propagate with Aᵀ: the adjoint map, which is the gradient of FSC (see <see cref="FscBackward"/>).</param>
-    public static unsafe void Fsc(PropagationPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, int layers,
+    public static void Fsc(PropagationPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, int layers,
         ReadOnlySpan<float> beta, PropagationWorkspace workspace, bool transpose = false)
+        => FscCore(plan, input, output, width, layers, beta, workspace, transpose, nameof(input), nameof(output));
+
+    // The shared body of Fsc and FscBackward; inputName/outputName are the caller's parameter
+    // names, so a rejected table is reported under the name the caller actually used.
+    private static unsafe void FscCore(PropagationPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, int layers,
+        ReadOnlySpan<float> beta, PropagationWorkspace workspace, bool transpose, string inputName, string outputName)
     {
         ArgumentNullException.ThrowIfNull(plan);
         CsrMatrix a = plan.Select(transpose);
@@ -85,11 +91,11 @@ public static class Propagation
         ValidateWidth(width);
         ArgumentOutOfRangeException.ThrowIfNegative(layers);
         int n = a.Rows;
-        ValidateTable(input, n, width, nameof(input));
-        ValidateTable(output, n, width, nameof(output));
+        ValidateTable(input, n, width, inputName);
+        ValidateTable(output, n, width, outputName);
         if (output.Overlaps(input))
         {
-            throw new ArgumentException("The output table must not overlap the input table.", nameof(output));
+            throw new ArgumentException($"The table {outputName} must not overlap the table {inputName}.", outputName);
         }
         ValidateBeta(beta, width);
         ArgumentNullException.ThrowIfNull(workspace);
@@ -161,7 +167,8 @@ public static class Propagation
     /// <param name="workspace">Scratch, as in the forward pass.</param>
     public static void FscBackward(PropagationPlan plan, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int width, int layers,
         ReadOnlySpan<float> beta, PropagationWorkspace workspace)
-        => Fsc(plan, outputGradient, inputGradient, width, layers, beta, workspace, transpose: true);
+        => FscCore(plan, outputGradient, inputGradient, width, layers, beta, workspace, transpose: true,
+            nameof(outputGradient), nameof(inputGradient));
 
     private static void ValidateWidth(int width)
     {
