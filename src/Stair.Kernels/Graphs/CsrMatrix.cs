@@ -127,7 +127,7 @@ public sealed class CsrMatrix
     }
 
     /// <summary>
-    /// True when the matrix equals its transpose exactly (same pattern and bitwise-equal values,
+    /// True when the matrix equals its transpose exactly (same pattern and numerically equal values, +0 equal to −0,
     /// comparing rows with sorted columns).
     /// </summary>
     public bool IsSymmetric()

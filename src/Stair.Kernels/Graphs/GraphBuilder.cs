@@ -111,7 +111,8 @@ public static class GraphBuilder
     /// <param name="sources">Row of each edge, in [0, rows).</param>
     /// <param name="targets">Column of each edge, in [0, columns).</param>
     /// <param name="weights">Weight of each edge (finite), or an empty span for weight 1 on every edge.</param>
-    /// <param name="symmetrize">Make the graph undirected by taking the larger weight of each edge pair.</param>
+    /// <param name="symmetrize">Make the graph undirected by taking the larger weight of each edge pair (a missing
+    /// direction counts as 0, so the weights must then be non-negative).</param>
     /// <param name="normalization">Degree normalization applied last.</param>
     public static CsrMatrix FromEdges(int rows, int columns, ReadOnlySpan<int> sources, ReadOnlySpan<int> targets,
         ReadOnlySpan<float> weights, bool symmetrize, GraphNormalization normalization)
@@ -147,6 +148,10 @@ public static class GraphBuilder
             if (!float.IsFinite(weights[e]))
             {
                 throw new ArgumentException($"Weight at index {e} is {weights[e]}; weights must be finite.", nameof(weights));
+            }
+            if (symmetrize && weights[e] < 0)
+            {
+                throw new ArgumentException($"Weight at index {e} is {weights[e]}; symmetrizing by max needs non-negative weights (a missing direction counts as 0).", nameof(weights));
             }
         }
 
@@ -205,20 +210,23 @@ public static class GraphBuilder
         for (int k = 0; k < vals.Length; k++)
         {
             fvals[k] = (float)vals[k];
-        }
-        return new CsrMatrix(rows, columns, rowPtr, cols, fvals, trusted: !HasNonFinite(fvals));
-    }
-
-    private static bool HasNonFinite(float[] values)
-    {
-        foreach (float v in values)
-        {
-            if (!float.IsFinite(v))
+            if (!float.IsFinite(fvals[k]))
             {
-                return true;
+                throw new ArgumentException($"The coalesced weight of edge ({RowOf(rowPtr, k)}, {cols[k]}) is {vals[k]:G6}, outside the float32 range.", nameof(weights));
             }
         }
-        return false;
+        return new CsrMatrix(rows, columns, rowPtr, cols, fvals, trusted: true);
+    }
+
+    // Only on the error path, so a plain scan is fine.
+    private static int RowOf(int[] rowPointers, int entry)
+    {
+        int r = 0;
+        while (rowPointers[r + 1] <= entry)
+        {
+            r++;
+        }
+        return r;
     }
 
     // W ∪ Wᵀ with max on shared entries; rows stay sorted because both inputs are sorted.

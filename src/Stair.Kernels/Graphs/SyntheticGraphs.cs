@@ -80,6 +80,42 @@ public static class SyntheticGraphs
         return GraphBuilder.UserItemAdjacency(shape.Users, shape.Items, u, i);
     }
 
+    /// <summary>
+    /// A general (non-symmetric, possibly rectangular) sparse matrix for checking kernels: row
+    /// lengths follow a power law, about a fifth of the rows are empty, one row in fifty is a hub
+    /// with up to a quarter of all columns, values uniform in [−1, 1).
+    /// </summary>
+    /// <param name="rows">Number of rows (≥ 0).</param>
+    /// <param name="columns">Number of columns (≥ 1 when rows > 0).</param>
+    /// <param name="seed">Random seed.</param>
+    public static CsrMatrix PowerLawMatrix(int rows, int columns, ulong seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(columns);
+        if (rows > 0 && columns == 0)
+        {
+            return new CsrMatrix(rows, 0, new int[rows + 1], [], []);
+        }
+        var rng = new SplitMix64(seed);
+        var ptr = new int[rows + 1];
+        var cols = new List<int>();
+        var vals = new List<float>();
+        for (int r = 0; r < rows; r++)
+        {
+            double p = rng.NextDouble();
+            int degree = p < 0.2 ? 0
+                : p < 0.22 ? 1 + (int)(rng.NextDouble() * Math.Max(1, columns / 4))
+                : Math.Min(columns, (int)(1 / Math.Pow(rng.NextDouble() + 1e-3, 0.7)));
+            for (int k = 0; k < degree; k++)
+            {
+                cols.Add((int)(rng.NextUInt64() % (ulong)columns));
+                vals.Add((float)(2 * rng.NextDouble() - 1));
+            }
+            ptr[r + 1] = cols.Count;
+        }
+        return new CsrMatrix(rows, columns, ptr, cols.ToArray(), vals.ToArray(), trusted: true);
+    }
+
     /// <summary>A table of <paramref name="count"/> floats uniform in [−1, 1), from <paramref name="seed"/>.</summary>
     public static float[] UniformTable(int count, ulong seed)
     {

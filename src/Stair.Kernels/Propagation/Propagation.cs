@@ -98,6 +98,10 @@ public static class Propagation
             throw new ArgumentException($"The table {outputName} must not overlap the table {inputName}.", outputName);
         }
         ValidateBeta(beta, width);
+        if (output.Overlaps(beta))
+        {
+            throw new ArgumentException($"The table {outputName} must not overlap β.", outputName);
+        }
         ArgumentNullException.ThrowIfNull(workspace);
         if (workspace.Width != width || workspace.Rows < n)
         {

@@ -475,6 +475,15 @@ public class GraphBuilderTests
         ArgumentAssert.Throws("symmetrize", () => GraphBuilder.FromEdges(3, 4, [0], [1], [], symmetrize: true, none));
         ArgumentAssert.Throws("symmetrize", () => GraphBuilder.FromEdges(4, 3, [], [], [], symmetrize: true, none));
         Assert.Throws<ArgumentOutOfRangeException>(() => GraphBuilder.FromEdges(3, 3, [0], [1], [], false, (GraphNormalization)42));
+
+        // max(w_ij, w_ji) with a missing direction read as 0 is only meaningful for non-negative weights.
+        var negative = ArgumentAssert.Throws("weights", () => GraphBuilder.FromEdges(3, 3, [0, 1], [1, 2], [1f, -2f], symmetrize: true, none));
+        ArgumentAssert.NamesIndex(negative, 1);
+        Assert.Equal(-2f, GraphBuilder.FromEdges(3, 3, [0, 1], [1, 2], [1f, -2f], symmetrize: false, none).Values[1]);
+
+        // Duplicates whose float64 sum leaves the float32 range: a clear error naming the edge and the weights.
+        var overflow = ArgumentAssert.Throws("weights", () => GraphBuilder.FromEdges(3, 3, [2, 2], [1, 1], [3e38f, 3e38f], false, none));
+        Assert.Contains("(2, 1)", overflow.Message);
     }
 
     // ---- SyntheticGraphs.PowerLawInteractions -------------------------------------------

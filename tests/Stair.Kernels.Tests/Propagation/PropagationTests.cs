@@ -1,6 +1,7 @@
 // Propagation kernels (SpMM, transpose SpMM, FSC forward/backward) on every SIMD tier this
 // machine has, against the float64 reference, on awkward shapes and widths.
 using Stair.Kernels.Tests.Infrastructure;
+using Stair.Kernels.Validation;
 using static Stair.Kernels.Tests.Infrastructure.Reference;
 
 namespace Stair.Kernels.Tests.Propagation;
@@ -38,11 +39,11 @@ public class PropagationTests
 
     // Error bound: each output is a sum of at most maxDeg products formed by an FMA chain, so
     // |error| ≤ maxDeg·u·(|A|·|X|) (Higham, Accuracy and Stability, §3.1); 2× for slack.
-    private static double SpmmTolerance(CsrMatrix a) => 2.0 * (TestGraphs.MaxRowLength(a) + 1) * U;
+    private static double SpmmTolerance(CsrMatrix a) => Float64Reference.SpmmTolerance(TestGraphs.MaxRowLength(a));
 
     // FSC compounds L products and L+1 weighted adds: the per-layer bound times (L + 2) layers,
     // measured against the same computation on |A| and |E|.
-    private static double FscTolerance(CsrMatrix a, int layers) => (layers + 2) * 2.0 * (TestGraphs.MaxRowLength(a) + 4) * U;
+    private static double FscTolerance(CsrMatrix a, int layers) => Float64Reference.FscTolerance(TestGraphs.MaxRowLength(a), layers);
 
     [Theory]
     [MemberData(nameof(TierGraphWidth))]

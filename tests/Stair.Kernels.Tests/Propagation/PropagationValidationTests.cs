@@ -156,6 +156,7 @@ public class PropagationValidationTests
             (x, y) => Entry(e)(Square, x, y, D, L, Beta, Workspace())),
         ["output overlaps the input with zero layers (the copy path)"] = e => Aliased(12 * D + 5, 0, 5, OutputName(e),
             (x, y) => Entry(e)(Square, x, y, D, 0, Beta, Workspace())),
+        ["output overlaps β"] = e => BetaInsideOutput(OutputName(e), (b, y) => Entry(e)(Square, Table(12), y, D, L, b, Workspace())),
     };
 
     public static TheoryData<FscEntry, string> FscCaseNames()
@@ -346,6 +347,15 @@ public class PropagationValidationTests
     }
 
     private delegate void SpanAction(ReadOnlySpan<float> input, Span<float> output);
+
+    // β is a valid vector (0.5 everywhere) lying inside the output table: the kernel would overwrite it mid-run.
+    private static BadCall BetaInsideOutput(string outputName, SpanAction call)
+    {
+        float[] shared = new float[13 * D];
+        shared.AsSpan().Fill(0.5f);
+        return new BadCall(typeof(ArgumentException), outputName, shared,
+            () => call(shared.AsSpan(12 * D, D), shared.AsSpan(D, 12 * D)));
+    }
 
     private static void Check(BadCall bad, string what)
     {

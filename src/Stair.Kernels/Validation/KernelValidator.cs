@@ -1,0 +1,131 @@
+// The engine behind `stair-kernels validate`: runs every kernel on every backend and SIMD
+// tier this machine has, on seeded inputs of several sizes, against the float64
+// reference, and times it. The CLI only prints what this returns.
+using System.Diagnostics;
+
+namespace Stair.Kernels.Validation;
+
+/// <summary>One row of a validation run.</summary>
+/// <param name="Kernel">Kernel name (spmm, spmm-t, fsc, fsc-backward, …).</param>
+/// <param name="Backend">Backend and tier, e.g. <c>cpu/avx512</c>.</param>
+/// <param name="Size">The input: graph, its size and the width d.</param>
+/// <param name="MaxError">Largest error relative to the rounding scale (see <see cref="Float64Reference.MaxScaledError"/>).</param>
+/// <param name="Tolerance">The bound <see cref="MaxError"/> must not exceed.</param>
+/// <param name="MedianMilliseconds">Median wall time of the timed runs.</param>
+public sealed record ValidationResult(string Kernel, string Backend, string Size, double MaxError, double Tolerance, double MedianMilliseconds)
+{
+    /// <summary>True when every output element is within the tolerance (and finite where the reference is).</summary>
+    public bool Passed => MaxError <= Tolerance;
+}
+
+/// <summary>What <see cref="KernelValidator.Run"/> covers.</summary>
+/// <param name="IncludeBabyShape">Also run the Amazon Baby-shaped graph (26,495 nodes, d = 64).</param>
+/// <param name="Repeats">Timed runs per case (the median is reported).</param>
+/// <param name="Seed">Seed of every random input.</param>
+public sealed record ValidationOptions(bool IncludeBabyShape = true, int Repeats = 5, ulong Seed = 2025);
+
+/// <summary>Checks every kernel on every available backend and tier against <see cref="Float64Reference"/>.</summary>
+public static class KernelValidator
+{
+    private const int Layers = 3;
+
+    /// <summary>Runs the validation and returns one result per kernel, backend and size.</summary>
+    /// <param name="options">What to cover; defaults when null.</param>
+    /// <param name="progress">Called with each result as soon as it is known.</param>
+    public static IReadOnlyList<ValidationResult> Run(ValidationOptions? options = null, Action<ValidationResult>? progress = null)
+    {
+        options ??= new ValidationOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Repeats, 1);
+        var results = new List<ValidationResult>();
+        foreach ((string name, CsrMatrix matrix, int width) in Cases(options))
+        {
+            ValidatePropagation(name, matrix, width, options, results, progress);
+        }
+        return results;
+    }
+
+    private static IEnumerable<(string Name, CsrMatrix Matrix, int Width)> Cases(ValidationOptions options)
+    {
+        ulong seed = options.Seed;
+        CsrMatrix general = SyntheticGraphs.PowerLawMatrix(401, 401, seed);
+        yield return ("power-law 401×401 (non-symmetric)", general, 33);
+        CsrMatrix small = SyntheticGraphs.Adjacency(new DatasetShape("small", 700, 300, 4_000), seed + 1);
+        yield return ("user-item 700+300", small, 7);
+        yield return ("user-item 700+300", small, 100);
+        if (options.IncludeBabyShape)
+        {
+            yield return ("baby 19,445+7,050", SyntheticGraphs.Adjacency(DatasetShape.Baby, seed + 2), 64);
+        }
+    }
+
+    private static void ValidatePropagation(string graph, CsrMatrix a, int width, ValidationOptions options,
+        List<ValidationResult> results, Action<ValidationResult>? progress)
+    {
+        string size = $"{graph}, nnz {a.NonZeros:N0}, d={width}";
+        float[] beta = StepwiseWeights.Forward(width, 0.1);
+        float[] x = SyntheticGraphs.UniformTable(a.Columns * width, options.Seed + 10);
+        float[] xt = SyntheticGraphs.UniformTable(a.Rows * width, options.Seed + 11);
+        double[] xd = Float64Reference.ToDouble(x), xtd = Float64Reference.ToDouble(xt);
+        int maxRow = MaxRowLength(a), maxColumn = MaxRowLength(a.Transpose());
+
+        var references = new Dictionary<string, (double[] Expected, double[] Bound, double Tolerance)>
+        {
+            ["spmm"] = (Float64Reference.Spmm(a, xd, width), Float64Reference.Spmm(a, xd, width, absolute: true), Float64Reference.SpmmTolerance(maxRow)),
+            ["spmm-t"] = (Float64Reference.Spmm(a, xtd, width, transpose: true), Float64Reference.Spmm(a, xtd, width, true, true), Float64Reference.SpmmTolerance(maxColumn)),
+        };
+        if (a.IsSquare)
+        {
+            references["fsc"] = (Float64Reference.Fsc(a, xd, width, Layers, beta), Float64Reference.Fsc(a, xd, width, Layers, beta, absolute: true),
+                Float64Reference.FscTolerance(maxRow, Layers));
+            references["fsc-backward"] = (Float64Reference.Fsc(a, xd, width, Layers, beta, transpose: true),
+                Float64Reference.Fsc(a, xd, width, Layers, beta, transpose: true, absolute: true), Float64Reference.FscTolerance(maxColumn, Layers));
+        }
+
+        foreach (SimdTier tier in SimdTiers.Supported)
+        {
+            var plan = new PropagationPlan(a, new CpuOptions(tier));
+            var workspace = new PropagationWorkspace(a.Rows, width);
+            string backend = "cpu/" + tier.ToString().ToLowerInvariant();
+            foreach ((string kernel, (double[] expected, double[] bound, double tolerance)) in references)
+            {
+                var output = new float[expected.Length];
+                Action run = kernel switch
+                {
+                    "spmm" => () => Propagation.Spmm(plan, x, output, width),
+                    "spmm-t" => () => Propagation.Spmm(plan, xt, output, width, transpose: true),
+                    "fsc" => () => Propagation.Fsc(plan, x, output, width, Layers, beta, workspace),
+                    _ => () => Propagation.FscBackward(plan, x, output, width, Layers, beta, workspace),
+                };
+                output.AsSpan().Fill(float.NaN); // an element the kernel fails to write cannot pass
+                run();
+                double error = Float64Reference.MaxScaledError(expected, bound, output);
+                var result = new ValidationResult(kernel, backend, size, error, tolerance, MedianMilliseconds(run, options.Repeats));
+                results.Add(result);
+                progress?.Invoke(result);
+            }
+        }
+    }
+
+    private static double MedianMilliseconds(Action run, int repeats)
+    {
+        var times = new double[repeats];
+        for (int i = 0; i < repeats; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            run();
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return repeats % 2 == 1 ? times[repeats / 2] : 0.5 * (times[repeats / 2 - 1] + times[repeats / 2]);
+    }
+
+    private static int MaxRowLength(CsrMatrix a)
+    {
+        int max = 0;
+        for (int r = 0; r < a.Rows; r++)
+        {
+            max = Math.Max(max, a.RowPointers[r + 1] - a.RowPointers[r]);
+        }
+        return max;
+    }
+}
