@@ -24,7 +24,7 @@ public enum SimdTier
 /// <summary>Which <see cref="SimdTier"/>s this machine and process can run.</summary>
 /// <remarks>
 /// Support follows the runtime's view of the hardware, so the usual switches
-/// (<c>DOTNET_EnableAVX512F=0</c>, <c>DOTNET_EnableAVX2=0</c>, <c>DOTNET_EnableHWIntrinsic=0</c>)
+/// (<c>DOTNET_EnableAVX512=0</c> on .NET 10, which ignores the older <c>DOTNET_EnableAVX512F</c>; <c>DOTNET_EnableAVX2=0</c>, <c>DOTNET_EnableHWIntrinsic=0</c>)
 /// remove tiers. Every tier produces bitwise identical results: each output element is one
 /// chain of fused multiply-adds taken in storage order, whatever the vector width.
 /// </remarks>

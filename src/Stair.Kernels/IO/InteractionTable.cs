@@ -1,0 +1,162 @@
+// Reads user–item interactions from the files users already have: an MMRec `.inter` TSV
+// (header naming userID, itemID, …, x_label) or a plain two-column CSV of user,item.
+using System.Globalization;
+
+namespace Stair.Kernels.IO;
+
+/// <summary>Which part of the data an interaction belongs to (MMRec's <c>x_label</c>).</summary>
+public enum InteractionSplit
+{
+    /// <summary>Training (x_label 0).</summary>
+    Train = 0,
+
+    /// <summary>Validation (x_label 1).</summary>
+    Validation = 1,
+
+    /// <summary>Test (x_label 2).</summary>
+    Test = 2,
+}
+
+/// <summary>User–item interactions with contiguous integer ids and their split labels.</summary>
+public sealed class InteractionTable
+{
+    private readonly int[] _users;
+    private readonly int[] _items;
+    private readonly InteractionSplit[] _splits;
+
+    private InteractionTable(int[] users, int[] items, InteractionSplit[] splits, int userCount, int itemCount)
+    {
+        _users = users;
+        _items = items;
+        _splits = splits;
+        UserCount = userCount;
+        ItemCount = itemCount;
+    }
+
+    /// <summary>Number of users: one more than the largest user id.</summary>
+    public int UserCount { get; }
+
+    /// <summary>Number of items: one more than the largest item id.</summary>
+    public int ItemCount { get; }
+
+    /// <summary>Number of interactions (all splits).</summary>
+    public int Count => _users.Length;
+
+    /// <summary>User id of each interaction.</summary>
+    public ReadOnlySpan<int> UserIds => _users;
+
+    /// <summary>Item id of each interaction.</summary>
+    public ReadOnlySpan<int> ItemIds => _items;
+
+    /// <summary>Split of each interaction.</summary>
+    public ReadOnlySpan<InteractionSplit> Splits => _splits;
+
+    /// <summary>The interactions of one split, as parallel user and item id arrays.</summary>
+    public (int[] UserIds, int[] ItemIds) Select(InteractionSplit split)
+    {
+        var u = new List<int>();
+        var i = new List<int>();
+        for (int k = 0; k < _users.Length; k++)
+        {
+            if (_splits[k] == split)
+            {
+                u.Add(_users[k]);
+                i.Add(_items[k]);
+            }
+        }
+        return (u.ToArray(), i.ToArray());
+    }
+
+    /// <summary>
+    /// Reads an MMRec <c>.inter</c> file (tab-separated, with a header naming at least
+    /// <c>userID</c> and <c>itemID</c>; <c>x_label</c> 0/1/2 gives the split, and without it every
+    /// row is training) or a two-column CSV <c>user,item</c> (an optional header line is skipped;
+    /// every row is training). Ids must be non-negative integers.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is malformed; the message names the line.</exception>
+    public static InteractionTable Read(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using var reader = new StreamReader(path);
+        string name = Path.GetFileName(path);
+        string? first = reader.ReadLine();
+        if (first is null)
+        {
+            throw new InvalidDataException($"{name}: the file is empty.");
+        }
+        char separator = first.Contains('\t') ? '\t' : ',';
+        string[] header = first.Split(separator);
+        int userColumn, itemColumn, labelColumn = -1;
+        bool hasHeader = !header.All(f => int.TryParse(f.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out _));
+        if (separator == '\t' || header.Any(h => h.Trim() == "userID"))
+        {
+            userColumn = Array.FindIndex(header, h => h.Trim() == "userID");
+            itemColumn = Array.FindIndex(header, h => h.Trim() == "itemID");
+            labelColumn = Array.FindIndex(header, h => h.Trim() == "x_label");
+            if (userColumn < 0 || itemColumn < 0)
+            {
+                throw new InvalidDataException($"{name}: line 1 must be a header naming the columns userID and itemID (found: {string.Join(", ", header)}).");
+            }
+            hasHeader = true;
+        }
+        else
+        {
+            userColumn = 0;
+            itemColumn = 1;
+            if (header.Length < 2)
+            {
+                throw new InvalidDataException($"{name}: line 1 has {header.Length} field(s); a CSV needs two columns, user,item.");
+            }
+        }
+
+        var users = new List<int>();
+        var items = new List<int>();
+        var splits = new List<InteractionSplit>();
+        int needed = Math.Max(userColumn, Math.Max(itemColumn, labelColumn)) + 1;
+        int lineNumber = 1;
+        string? line = hasHeader ? reader.ReadLine() : first;
+        if (hasHeader)
+        {
+            lineNumber = 2;
+        }
+        for (; line is not null; line = reader.ReadLine(), lineNumber++)
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+            string[] fields = line.Split(separator);
+            if (fields.Length < needed)
+            {
+                throw new InvalidDataException($"{name}: line {lineNumber} has {fields.Length} field(s), expected at least {needed}.");
+            }
+            users.Add(ParseId(fields[userColumn], name, lineNumber, "user id"));
+            items.Add(ParseId(fields[itemColumn], name, lineNumber, "item id"));
+            if (labelColumn >= 0)
+            {
+                int label = ParseId(fields[labelColumn], name, lineNumber, "x_label");
+                if (label > 2)
+                {
+                    throw new InvalidDataException($"{name}: line {lineNumber}: x_label is {label}; it must be 0 (train), 1 (validation) or 2 (test).");
+                }
+                splits.Add((InteractionSplit)label);
+            }
+            else
+            {
+                splits.Add(InteractionSplit.Train);
+            }
+        }
+        int userCount = users.Count == 0 ? 0 : users.Max() + 1;
+        int itemCount = items.Count == 0 ? 0 : items.Max() + 1;
+        return new InteractionTable(users.ToArray(), items.ToArray(), splits.ToArray(), userCount, itemCount);
+    }
+
+    private static int ParseId(string field, string name, int line, string what)
+    {
+        if (!int.TryParse(field.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int id) || id < 0)
+        {
+            throw new InvalidDataException($"{name}: line {line}: {what} '{field}' is not a non-negative integer.");
+        }
+        return id;
+    }
+}
