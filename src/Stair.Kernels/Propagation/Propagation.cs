@@ -62,8 +62,8 @@ public static class Propagation
 
     /// <summary>
     /// Forward stepwise convolution: H⁰ = E, Hˡ = (A·Hˡ⁻¹) ⊙ β, output = (Σ_{l=0..L} Hˡ) ⊙ c with
-    /// c_j = (1−β_j)/(1−β_j^{L+1}) (taken as 1/(L+1) at β_j = 1). One pass over the graph per layer
-    /// also accumulates the weighted sum; no extra passes over the tables.
+    /// c_j = (1−β_j)/(1−β_j^{L+1}) (taken as 1/(L+1) at β_j = 1). Evaluated in Horner form, one pass
+    /// over the graph per layer that also accumulates the weighted sum; no extra passes over the tables.
     /// </summary>
     /// <param name="plan">The prepared square matrix A (Ã for FSC, S̃ for BSC smoothing).</param>
     /// <param name="input">E, row-major N × <paramref name="width"/>.</param>
@@ -130,29 +130,31 @@ public static class Propagation
         fixed (float* y = output)
         fixed (float* b = beta)
         fixed (float* c = scale)
-        fixed (float* layerA = workspace.LayerA)
-        fixed (float* layerB = workspace.LayerB)
         {
+            // Horner form: G⁰ = E, Gᵏ = E + β ⊙ (A Gᵏ⁻¹), output = c ⊙ Gᴸ, since
+            // Σ_l βˡ Aˡ E = E + β ⊙ A(E + β ⊙ A(…)) (β scales columns, A mixes rows: they commute).
+            // Each layer gathers one table, streams E and writes one table: three live tables
+            // instead of four, so the gathered one stays in cache. Intermediate layers go to the
+            // workspace's 64-byte-aligned buffers, the last to the output.
             PropagationJob job = PropagationJob.ForCurrentThread();
             job.Matrix = new CsrView(rowPointers, columns, values);
             job.Bounds = plan.Bounds(transpose);
             job.Tier = plan.Tier;
             job.Width = width;
             job.Fused = true;
-            job.Output = y;
+            job.Seed = e;
             job.Beta = b;
             job.Scale = c;
             float* source = e;
             for (int l = 1; l <= layers; l++)
             {
                 bool last = l == layers;
-                float* next = last ? null : (l % 2 == 1 ? layerA : layerB);
+                float* target = last ? y : workspace.Layer(l % 2);
                 job.Input = source;
-                job.Next = next;
-                job.SumSeed = l == 1 ? e : y;
+                job.Output = target;
                 job.Last = last;
                 job.Run(plan.Threads);
-                source = next;
+                source = target;
             }
         }
     }

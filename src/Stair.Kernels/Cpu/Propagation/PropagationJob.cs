@@ -13,8 +13,7 @@ internal sealed unsafe class PropagationJob : ParallelJob
     // Epilogue choice and its operands.
     public bool Fused;
     public float* Output;
-    public float* Next;
-    public float* SumSeed;
+    public float* Seed;
     public float* Beta;
     public float* Scale;
     public bool Last;
@@ -36,7 +35,7 @@ internal sealed unsafe class PropagationJob : ParallelJob
         int start = Bounds[part], end = Bounds[part + 1];
         if (Fused)
         {
-            var epilogue = new FscLayerEpilogue(Next, Output, SumSeed, Beta, Scale, Width, Last);
+            var epilogue = new FscLayerEpilogue(Output, Seed, Beta, Scale, Width, Last);
             SpmmDrivers.Rows(Tier, Matrix, Input, Width, start, end, epilogue);
         }
         else

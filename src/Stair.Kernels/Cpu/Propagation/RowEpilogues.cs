@@ -38,77 +38,57 @@ internal readonly unsafe struct StoreEpilogue(float* output, int width) : IRowEp
 }
 
 /// <summary>
-/// One fused FSC layer: t = acc ⊙ β is Hˡ; it is written to <c>next</c> unless this is the last
-/// layer, and added to the running sum (seeded from H⁰ on the first layer). On the last layer
-/// the sum is scaled by c_j = 1 / Σ_{l=0..L} β_jˡ, which equals (1−β)/(1−β^{L+1}) without its 0/0 at β = 1.
+/// One fused FSC layer in Horner form: Gᵏ = E + β ⊙ acc (one FMA per element), and on the last
+/// layer the result is scaled by c_j = 1 / Σ_{l=0..L} β_jˡ, which equals (1−β)/(1−β^{L+1})
+/// without its 0/0 at β = 1.
 /// </summary>
-internal readonly unsafe struct FscLayerEpilogue(float* next, float* sum, float* sumSeed, float* beta, float* scale, int width, bool last) : IRowEpilogue
+internal readonly unsafe struct FscLayerEpilogue(float* target, float* seed, float* beta, float* scale, int width, bool last) : IRowEpilogue
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store(int row, int j, float acc)
     {
         long at = (long)row * width + j;
-        float t = acc * beta[j];
-        if (next != null)
-        {
-            next[at] = t;
-        }
-        float s = sumSeed[at] + t;
+        float s = MathF.FusedMultiplyAdd(acc, beta[j], seed[at]);
         if (last)
         {
             s *= scale[j];
         }
-        sum[at] = s;
+        target[at] = s;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store(int row, int j, Vector128<float> acc)
     {
         long at = (long)row * width + j;
-        Vector128<float> t = acc * Vector128.Load(beta + j);
-        if (next != null)
-        {
-            t.Store(next + at);
-        }
-        Vector128<float> s = Vector128.Load(sumSeed + at) + t;
+        Vector128<float> s = Vector128.FusedMultiplyAdd(acc, Vector128.Load(beta + j), Vector128.Load(seed + at));
         if (last)
         {
             s *= Vector128.Load(scale + j);
         }
-        s.Store(sum + at);
+        s.Store(target + at);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store(int row, int j, Vector256<float> acc)
     {
         long at = (long)row * width + j;
-        Vector256<float> t = acc * Vector256.Load(beta + j);
-        if (next != null)
-        {
-            t.Store(next + at);
-        }
-        Vector256<float> s = Vector256.Load(sumSeed + at) + t;
+        Vector256<float> s = Vector256.FusedMultiplyAdd(acc, Vector256.Load(beta + j), Vector256.Load(seed + at));
         if (last)
         {
             s *= Vector256.Load(scale + j);
         }
-        s.Store(sum + at);
+        s.Store(target + at);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store(int row, int j, Vector512<float> acc)
     {
         long at = (long)row * width + j;
-        Vector512<float> t = acc * Vector512.Load(beta + j);
-        if (next != null)
-        {
-            t.Store(next + at);
-        }
-        Vector512<float> s = Vector512.Load(sumSeed + at) + t;
+        Vector512<float> s = Vector512.FusedMultiplyAdd(acc, Vector512.Load(beta + j), Vector512.Load(seed + at));
         if (last)
         {
             s *= Vector512.Load(scale + j);
         }
-        s.Store(sum + at);
+        s.Store(target + at);
     }
 }

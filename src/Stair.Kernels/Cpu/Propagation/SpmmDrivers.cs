@@ -3,6 +3,8 @@
 // scalar, so a wide machine still vectorizes the leftover of an odd width), and every chunk
 // element is one FMA chain in storage order: acc = fma(a_k, x_k, acc). That order is the
 // same at every width, so all tiers agree bit for bit and no thread count changes a result.
+// The row loops are compiled fully optimized on first use (AggressiveOptimization): a kernel
+// library's first calls should be as fast as its thousandth.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -38,6 +40,7 @@ internal static unsafe class SpmmDrivers
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows512<TEpilogue>(CsrView a, float* x, int width, int rowStart, int rowEnd, TEpilogue epilogue)
         where TEpilogue : struct, IRowEpilogue
     {
@@ -90,6 +93,7 @@ internal static unsafe class SpmmDrivers
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows256<TEpilogue>(CsrView a, float* x, int width, int rowStart, int rowEnd, TEpilogue epilogue)
         where TEpilogue : struct, IRowEpilogue
     {
@@ -160,6 +164,7 @@ internal static unsafe class SpmmDrivers
         ScalarColumns(a, x, width, row, kBegin, kEnd, j, epilogue);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowsScalar<TEpilogue>(CsrView a, float* x, int width, int rowStart, int rowEnd, TEpilogue epilogue)
         where TEpilogue : struct, IRowEpilogue
     {
