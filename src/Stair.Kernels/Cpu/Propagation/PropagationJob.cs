@@ -33,10 +33,13 @@ internal sealed unsafe class PropagationJob : ParallelJob
     public override void Execute(int part)
     {
         int start = Bounds[part], end = Bounds[part + 1];
-        if (Fused)
+        if (Fused && Last)
         {
-            var epilogue = new FscLayerEpilogue(Output, Seed, Beta, Scale, Width, Last);
-            SpmmDrivers.Rows(Tier, Matrix, Input, Width, start, end, epilogue);
+            SpmmDrivers.Rows(Tier, Matrix, Input, Width, start, end, new FscLayerEpilogue<LastLayer>(Output, Seed, Beta, Scale, Width));
+        }
+        else if (Fused)
+        {
+            SpmmDrivers.Rows(Tier, Matrix, Input, Width, start, end, new FscLayerEpilogue<InnerLayer>(Output, Seed, Beta, Scale, Width));
         }
         else
         {

@@ -42,14 +42,15 @@ internal readonly unsafe struct StoreEpilogue(float* output, int width) : IRowEp
 /// layer the result is scaled by c_j = 1 / Σ_{l=0..L} β_jˡ, which equals (1−β)/(1−β^{L+1})
 /// without its 0/0 at β = 1.
 /// </summary>
-internal readonly unsafe struct FscLayerEpilogue(float* target, float* seed, float* beta, float* scale, int width, bool last) : IRowEpilogue
+internal readonly unsafe struct FscLayerEpilogue<TLast>(float* target, float* seed, float* beta, float* scale, int width) : IRowEpilogue
+    where TLast : struct, ILayerKind
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store(int row, int j, float acc)
     {
         long at = (long)row * width + j;
         float s = MathF.FusedMultiplyAdd(acc, beta[j], seed[at]);
-        if (last)
+        if (TLast.IsLast)
         {
             s *= scale[j];
         }
@@ -61,7 +62,7 @@ internal readonly unsafe struct FscLayerEpilogue(float* target, float* seed, flo
     {
         long at = (long)row * width + j;
         Vector128<float> s = Vector128.FusedMultiplyAdd(acc, Vector128.Load(beta + j), Vector128.Load(seed + at));
-        if (last)
+        if (TLast.IsLast)
         {
             s *= Vector128.Load(scale + j);
         }
@@ -73,7 +74,7 @@ internal readonly unsafe struct FscLayerEpilogue(float* target, float* seed, flo
     {
         long at = (long)row * width + j;
         Vector256<float> s = Vector256.FusedMultiplyAdd(acc, Vector256.Load(beta + j), Vector256.Load(seed + at));
-        if (last)
+        if (TLast.IsLast)
         {
             s *= Vector256.Load(scale + j);
         }
@@ -85,10 +86,26 @@ internal readonly unsafe struct FscLayerEpilogue(float* target, float* seed, flo
     {
         long at = (long)row * width + j;
         Vector512<float> s = Vector512.FusedMultiplyAdd(acc, Vector512.Load(beta + j), Vector512.Load(seed + at));
-        if (last)
+        if (TLast.IsLast)
         {
             s *= Vector512.Load(scale + j);
         }
         s.Store(target + at);
     }
+}
+
+/// <summary>Whether an FSC layer is the last one (which scales by c); a type so the JIT drops the branch.</summary>
+internal interface ILayerKind
+{
+    static abstract bool IsLast { get; }
+}
+
+internal readonly struct LastLayer : ILayerKind
+{
+    public static bool IsLast => true;
+}
+
+internal readonly struct InnerLayer : ILayerKind
+{
+    public static bool IsLast => false;
 }
