@@ -10,6 +10,8 @@ internal static class CliApp
 
         {ValidateCommand.Usage}
 
+        {DevicesCommand.Usage}
+
         {PropagateCommand.Usage}
 
         {AdjacencyCommand.Usage}
@@ -32,7 +34,8 @@ internal static class CliApp
                 "validate" => ValidateCommand.Run(rest, stdout),
                 "propagate" => PropagateCommand.Run(rest, stdout),
                 "adjacency" => AdjacencyCommand.Run(rest, stdout),
-                _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, propagate, adjacency, help)."),
+                "devices" => DevicesCommand.Run(rest, stdout),
+                _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, devices, propagate, adjacency, help)."),
             };
         }
         catch (UsageException ex)
@@ -41,7 +44,7 @@ internal static class CliApp
             return 2;
         }
         catch (Exception ex) when (ex is ArgumentException or IOException or InvalidDataException or FormatException
-            or NotSupportedException or UnauthorizedAccessException or OverflowException)
+            or NotSupportedException or UnauthorizedAccessException or OverflowException or BackendUnavailableException)
         {
             stderr.WriteLine($"error: {ex.Message}");
             return 2;

@@ -87,6 +87,20 @@ internal sealed class CliArguments
         return v;
     }
 
+    public Backend Backend(string fallback = "cpu")
+    {
+        string s = Optional("backend") ?? fallback;
+        return s switch
+        {
+            "auto" => Kernels.Backend.Auto,
+            "cpu" => Kernels.Backend.Cpu,
+            "cuda" => Kernels.Backend.Cuda,
+            "opencl" => Kernels.Backend.OpenCL,
+            "ilgpu-cpu" => Kernels.Backend.IlgpuCpu,
+            _ => throw new UsageException($"--backend must be cpu, cuda, opencl, ilgpu-cpu or auto, got '{s}'."),
+        };
+    }
+
     public SimdTier Tier()
     {
         string s = Optional("tier") ?? "auto";

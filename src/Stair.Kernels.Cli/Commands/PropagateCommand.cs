@@ -9,15 +9,17 @@ internal static class PropagateCommand
     public const string Usage = """
         stair-kernels propagate --adjacency A.npz --input X.npy --output Y.npy
                                 [--layers 3] [--gamma 0.1 | --beta b.npy] [--spmm] [--transpose]
-                                [--tier auto|avx512|avx2|scalar] [--threads N] [--repeat R]
+                                [--backend cpu|cuda|opencl|ilgpu-cpu|auto] [--tier auto|avx512|avx2|scalar]
+                                [--threads N] [--repeat R]
           Forward stepwise convolution of X (rows × d, float32 or float64 .npy) over the CSR matrix A
           (scipy.sparse.save_npz); --transpose propagates with Aᵀ (the backward pass); --spmm computes
           the plain product A·X instead. Writes Y as float32 and prints the median time of R runs.
+          --backend picks where it runs (default cpu; --tier and --threads apply to cpu).
         """;
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout)
     {
-        var a = new CliArguments(args, ["adjacency", "input", "output", "layers", "gamma", "beta", "tier", "threads", "repeat"], ["transpose", "spmm"]);
+        var a = new CliArguments(args, ["adjacency", "input", "output", "layers", "gamma", "beta", "tier", "threads", "repeat", "backend"], ["transpose", "spmm"]);
         string adjacencyPath = a.Required("adjacency"), inputPath = a.Required("input"), outputPath = a.Required("output");
         int layers = a.Int("layers", 3, min: 0);
         int threads = a.Int("threads", 0, min: 0);
@@ -35,25 +37,33 @@ internal static class PropagateCommand
             ? Npy.Read(betaPath).ToFloatArray()
             : StepwiseWeights.Forward(Math.Max(width, 1), a.Double("gamma", 0.1));
 
-        var plan = new PropagationPlan(matrix, options);
         int outputRows = transpose ? matrix.Columns : matrix.Rows;
         int expectedRows = transpose ? matrix.Rows : matrix.Columns;
         if (rows != expectedRows)
         {
             throw new InvalidDataException($"{Path.GetFileName(inputPath)} has {rows} rows but the {(transpose ? "transposed " : "")}matrix needs {expectedRows}.");
         }
-        var output = new float[(long)outputRows * width];
-        PropagationWorkspace? workspace = spmm ? null : new PropagationWorkspace(matrix.Rows, Math.Max(width, 1));
+        if (width < 1)
+        {
+            throw new InvalidDataException($"{Path.GetFileName(inputPath)} has no columns.");
+        }
+
+        using ComputeContext context = ComputeContext.Create(a.Backend(), options);
+        using DeviceGraph graph = context.Upload(matrix);
+        using DeviceTable x = context.Upload(input, rows, width);
+        using DeviceTable y = context.CreateTable(outputRows, width);
+        using StepwiseFilter? filter = spmm ? null : context.CreateFilter(beta, layers);
         void RunOnce()
         {
             if (spmm)
             {
-                Propagation.Spmm(plan, input, output, width, transpose);
+                context.Spmm(graph, x, y, transpose);
             }
             else
             {
-                Propagation.Fsc(plan, input, output, width, layers, beta, workspace!, transpose);
+                context.Fsc(graph, x, y, filter!, transpose);
             }
+            context.Synchronize();
         }
 
         var times = new double[repeat];
@@ -64,9 +74,9 @@ internal static class PropagateCommand
             times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
         Array.Sort(times);
-        Npy.Write(outputPath, output, outputRows, width);
+        Npy.Write(outputPath, y.ToArray(), outputRows, width);
         string what = spmm ? $"SpMM{(transpose ? "ᵀ" : "")}" : $"FSC{(transpose ? " backward" : "")} (L={layers})";
-        stdout.WriteLine($"{what}: {matrix.Rows:N0}×{matrix.Columns:N0} graph, nnz {matrix.NonZeros:N0}, d={width}, cpu/{plan.Tier.ToString().ToLowerInvariant()}, {plan.Threads} thread(s)");
+        stdout.WriteLine($"{what}: {matrix.Rows:N0}×{matrix.Columns:N0} graph, nnz {matrix.NonZeros:N0}, d={width}, {context.Backend}: {context.Device}");
         stdout.WriteLine($"median of {repeat} run(s): {times[repeat / 2]:F3} ms; wrote {outputPath}");
         return 0;
     }

@@ -1,0 +1,430 @@
+// The one entry point that binds kernels to a backend: the SIMD CPU paths or an ILGPU
+// accelerator (CUDA, OpenCL, ILGPU's CPU simulator). Tables, graphs and filters are
+// created by a context and stay on its device; calls validate everything here, before any
+// launch, exactly as the CPU entry points do.
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+using Stair.Kernels.Gpu.Propagation;
+
+namespace Stair.Kernels;
+
+/// <summary>
+/// Kernels bound to one backend and device. Create tables (<see cref="CreateTable"/>,
+/// <see cref="Upload(ReadOnlySpan{float}, int, int)"/>), graphs (<see cref="Upload(CsrMatrix)"/>) and filters
+/// (<see cref="CreateFilter"/>) once, then call <see cref="Spmm"/> and <see cref="Fsc"/> in a loop: nothing is
+/// copied between host and device inside those calls.
+/// </summary>
+/// <remarks>
+/// A context is not thread-safe. Results are deterministic on every backend (no atomics); on
+/// the ILGPU backends each element is the same FMA chain as on the CPU.
+/// </remarks>
+public sealed class ComputeContext : IDisposable
+{
+    private readonly Context? _ilgpu;
+    private readonly Accelerator? _accelerator;
+    private readonly PropagationKernels? _kernels;
+    private readonly CpuOptions _cpuOptions;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _scratchA;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _scratchB;
+    private PropagationWorkspace? _cpuWorkspace;
+    private bool _disposed;
+
+    private ComputeContext(Backend backend, string device, CpuOptions cpuOptions, Context? ilgpu, Accelerator? accelerator, PropagationKernels? kernels)
+    {
+        Backend = backend;
+        Device = device;
+        _cpuOptions = cpuOptions;
+        _ilgpu = ilgpu;
+        _accelerator = accelerator;
+        _kernels = kernels;
+    }
+
+    /// <summary>The backend the context runs on (<see cref="Kernels.Backend.Auto"/> resolved).</summary>
+    public Backend Backend { get; }
+
+    /// <summary>The device, in words (for <see cref="Kernels.Backend.Auto"/> this is the choice it made).</summary>
+    public string Device { get; }
+
+    internal bool IsDisposed => _disposed;
+
+    internal AcceleratorStream Stream => _accelerator!.DefaultStream;
+
+    /// <summary>
+    /// Opens a context on <paramref name="backend"/>. <see cref="Kernels.Backend.Auto"/> takes CUDA if present,
+    /// else an OpenCL GPU, else the SIMD CPU paths (an OpenCL CPU device such as PoCL is never faster
+    /// than those).
+    /// </summary>
+    /// <param name="backend">Where to run.</param>
+    /// <param name="cpuOptions">SIMD tier and threads for the CPU backend.</param>
+    /// <exception cref="BackendUnavailableException">No usable device for the backend; the message says what is missing.</exception>
+    public static ComputeContext Create(Backend backend = Backend.Auto, CpuOptions? cpuOptions = null)
+    {
+        cpuOptions ??= CpuOptions.Default;
+        cpuOptions.Validate();
+        if (!Enum.IsDefined(backend))
+        {
+            throw new ArgumentOutOfRangeException(nameof(backend), backend, "Unknown backend.");
+        }
+        if (backend == Backend.Auto)
+        {
+            if (BackendDiscovery.ProbeCuda().Available)
+            {
+                return Create(Backend.Cuda, cpuOptions);
+            }
+            BackendReport cl = BackendDiscovery.ProbeOpenCL();
+            if (cl.Available && cl.Devices.Any(d => d.Usable && d.Details.StartsWith("CL_DEVICE_TYPE_GPU", StringComparison.Ordinal)))
+            {
+                return Create(Backend.OpenCL, cpuOptions);
+            }
+            return Create(Backend.Cpu, cpuOptions);
+        }
+        if (backend == Backend.Cpu)
+        {
+            string tier = SimdTiers.Resolve(cpuOptions.Tier).ToString().ToLowerInvariant();
+            return new ComputeContext(Backend.Cpu, $"CPU SIMD ({tier}, {cpuOptions.EffectiveThreads} threads)", cpuOptions, null, null, null);
+        }
+
+        Context context = backend switch
+        {
+            Backend.Cuda => Context.Create(b => b.Cuda()),
+            Backend.OpenCL => Context.Create(b => b.OpenCL()),
+            _ => Context.Create(b => b.DefaultCPU()),
+        };
+        Accelerator? accelerator = null;
+        try
+        {
+            Device? device = backend switch
+            {
+                Backend.Cuda => context.Devices.OfType<CudaDevice>().FirstOrDefault(),
+                Backend.OpenCL => context.Devices.OfType<CLDevice>().OrderBy(d => d.DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU ? 0 : 1).FirstOrDefault(),
+                _ => context.Devices.OfType<CPUDevice>().FirstOrDefault(),
+            };
+            if (device is null)
+            {
+                string reason = backend switch
+                {
+                    Backend.Cuda => BackendDiscovery.ProbeCuda().Reason,
+                    Backend.OpenCL => BackendDiscovery.ProbeOpenCL().Reason,
+                    _ => null,
+                } ?? "no device found";
+                throw new BackendUnavailableException(backend, reason);
+            }
+            accelerator = device.CreateAccelerator(context);
+            PropagationKernels kernels = LoadKernels(context, accelerator);
+            return new ComputeContext(backend, Describe(device), cpuOptions, context, accelerator, kernels);
+        }
+        catch
+        {
+            accelerator?.Dispose();
+            context.Dispose();
+            throw;
+        }
+    }
+
+    // One failed kernel compile poisons the ILGPU context's cache: clear it before reporting,
+    // so later compiles in the same process start clean.
+    private static PropagationKernels LoadKernels(Context context, Accelerator accelerator)
+    {
+        try
+        {
+            return new PropagationKernels(accelerator);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            context.ClearCache(ClearCacheMode.Everything);
+            throw new NotSupportedException($"The propagation kernels failed to compile for {accelerator.Name}: {ex.Message}", ex);
+        }
+    }
+
+    private static string Describe(Device device) => device switch
+    {
+        CudaDevice cuda => $"{cuda.Name} (CUDA, compute capability {cuda.Architecture})",
+        CLDevice cl => $"{cl.Name} ({cl.PlatformName}, {cl.DeviceVersion})",
+        _ => $"{device.Name} (ILGPU CPU simulator)",
+    };
+
+    /// <summary>Allocates a rows × width table (contents unspecified until written).</summary>
+    public DeviceTable CreateTable(int rows, int width)
+    {
+        ThrowIfDisposed();
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        long length = (long)rows * width;
+        if (Backend == Backend.Cpu)
+        {
+            if (length > Array.MaxLength)
+            {
+                throw new ArgumentOutOfRangeException(nameof(rows), rows, $"A {rows} × {width} table exceeds the largest array .NET can hold.");
+            }
+            return new DeviceTable(this, rows, width, new float[length], null);
+        }
+        return new DeviceTable(this, rows, width, null, AllocateFloats(length, $"a {rows} × {width} table"));
+    }
+
+    /// <summary>Allocates a rows × width table and copies <paramref name="data"/> into it.</summary>
+    public DeviceTable Upload(ReadOnlySpan<float> data, int rows, int width)
+    {
+        DeviceTable table = CreateTable(rows, width);
+        try
+        {
+            table.Upload(data);
+            return table;
+        }
+        catch
+        {
+            table.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Prepares <paramref name="matrix"/> on the device (with its transpose unless it is symmetric).</summary>
+    public DeviceGraph Upload(CsrMatrix matrix)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(matrix);
+        var plan = new PropagationPlan(matrix, _cpuOptions);
+        if (Backend == Backend.Cpu)
+        {
+            return new DeviceGraph(this, matrix, plan, null, null, plan.IsSymmetric, []);
+        }
+        var buffers = new List<IDisposable>();
+        try
+        {
+            DeviceCsr forward = UploadCsr(matrix, buffers);
+            DeviceCsr transposed = plan.IsSymmetric ? forward : UploadCsr(plan.Transposed, buffers);
+            return new DeviceGraph(this, matrix, null, forward, transposed, plan.IsSymmetric, buffers);
+        }
+        catch
+        {
+            foreach (IDisposable buffer in buffers)
+            {
+                buffer.Dispose();
+            }
+            throw;
+        }
+    }
+
+    /// <summary>Prepares the strengths β (length d, each finite in [0, 1]) and layer count L of a stepwise convolution.</summary>
+    public StepwiseFilter CreateFilter(ReadOnlySpan<float> beta, int layers)
+    {
+        ThrowIfDisposed();
+        ArgumentOutOfRangeException.ThrowIfNegative(layers);
+        if (beta.IsEmpty)
+        {
+            throw new ArgumentException("β must have at least one entry.", nameof(beta));
+        }
+        for (int j = 0; j < beta.Length; j++)
+        {
+            if (!float.IsFinite(beta[j]) || beta[j] < 0f || beta[j] > 1f)
+            {
+                throw new ArgumentException($"β[{j}] is {beta[j]}; each β_j must be finite and in [0, 1].", nameof(beta));
+            }
+        }
+        float[] b = beta.ToArray();
+        var scale = new float[b.Length];
+        for (int j = 0; j < b.Length; j++)
+        {
+            scale[j] = (float)StepwiseWeights.LayerWeight(b[j], 0, layers);
+        }
+        if (Backend == Backend.Cpu)
+        {
+            return new StepwiseFilter(this, b, scale, layers, null, null);
+        }
+        MemoryBuffer1D<float, Stride1D.Dense> deviceBeta = AllocateFloats(b.Length, "β");
+        MemoryBuffer1D<float, Stride1D.Dense>? deviceScale = null;
+        try
+        {
+            deviceScale = AllocateFloats(b.Length, "the layer scale");
+            deviceBeta.View.CopyFromCPU(Stream, b);
+            deviceScale.View.CopyFromCPU(Stream, scale);
+            Stream.Synchronize();
+            return new StepwiseFilter(this, b, scale, layers, deviceBeta, deviceScale);
+        }
+        catch
+        {
+            deviceBeta.Dispose();
+            deviceScale?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Y = A·X, or Aᵀ·X when <paramref name="transpose"/> (a precomputed transpose: no atomics).</summary>
+    public void Spmm(DeviceGraph graph, DeviceTable input, DeviceTable output, bool transpose = false)
+    {
+        ValidateCall(graph, input, output);
+        int inRows = transpose ? graph.Rows : graph.Columns, outRows = transpose ? graph.Columns : graph.Rows;
+        ValidateShape(input, inRows, input.Width, nameof(input));
+        ValidateShape(output, outRows, input.Width, nameof(output));
+        if (Backend == Backend.Cpu)
+        {
+            Propagation.Spmm(graph.Plan!, input.Host, output.Host, input.Width, transpose);
+            return;
+        }
+        DeviceCsr a = transpose ? graph.TransposedCsr! : graph.Forward!;
+        _kernels!.Layer(Stream, a.RowPointers, a.ColumnIndices, a.Values, input.View, output.View, input.View, input.View, input.View,
+            a.Rows, input.Width, RowEpilogueKind.Store);
+    }
+
+    /// <summary>
+    /// Forward stepwise convolution of <paramref name="input"/> over the square graph with the filter's β and L
+    /// (see <see cref="Propagation.Fsc"/>); with <paramref name="transpose"/>, over Aᵀ — the gradient of FSC.
+    /// </summary>
+    public void Fsc(DeviceGraph graph, DeviceTable input, DeviceTable output, StepwiseFilter filter, bool transpose = false)
+    {
+        ValidateCall(graph, input, output);
+        ArgumentNullException.ThrowIfNull(filter);
+        filter.ThrowIfDisposed();
+        if (!ReferenceEquals(filter.Owner, this))
+        {
+            throw new ArgumentException("The filter belongs to another context.", nameof(filter));
+        }
+        if (graph.Rows != graph.Columns)
+        {
+            throw new ArgumentException($"Stepwise convolution needs a square matrix, got {graph.Rows} × {graph.Columns}.", nameof(graph));
+        }
+        ValidateShape(input, graph.Rows, filter.Width, nameof(input));
+        ValidateShape(output, graph.Rows, filter.Width, nameof(output));
+        int n = graph.Rows, width = filter.Width, layers = filter.Layers;
+        if (Backend == Backend.Cpu)
+        {
+            if (_cpuWorkspace is null || _cpuWorkspace.Rows < n || _cpuWorkspace.Width != width)
+            {
+                _cpuWorkspace = new PropagationWorkspace(n, width);
+            }
+            Propagation.Fsc(graph.Plan!, input.Host, output.Host, width, layers, filter.Beta, _cpuWorkspace, transpose);
+            return;
+        }
+        if (layers == 0 || n == 0)
+        {
+            input.View.CopyTo(Stream, output.View);
+            return;
+        }
+        long length = (long)n * width;
+        if (layers >= 2 && (_scratchA is null || _scratchA.Length < length))
+        {
+            _scratchA?.Dispose();
+            _scratchA = null;
+            _scratchA = AllocateFloats(length, "FSC scratch");
+        }
+        if (layers >= 3 && (_scratchB is null || _scratchB.Length < length))
+        {
+            _scratchB?.Dispose();
+            _scratchB = null;
+            _scratchB = AllocateFloats(length, "FSC scratch");
+        }
+        DeviceCsr a = transpose ? graph.TransposedCsr! : graph.Forward!;
+        ArrayView<float> source = input.View;
+        for (int l = 1; l <= layers; l++)
+        {
+            bool last = l == layers;
+            ArrayView<float> target = last ? output.View : (l % 2 == 1 ? _scratchA!.View : _scratchB!.View).SubView(0, length);
+            _kernels!.Layer(Stream, a.RowPointers, a.ColumnIndices, a.Values, source, target, input.View, filter.BetaView, filter.ScaleView,
+                n, width, last ? RowEpilogueKind.FscLast : RowEpilogueKind.FscInner);
+            source = target;
+        }
+    }
+
+    /// <summary>Waits until every launched kernel has finished.</summary>
+    public void Synchronize()
+    {
+        ThrowIfDisposed();
+        _accelerator?.Synchronize();
+    }
+
+    /// <summary>Frees the device, its kernels and scratch memory. Tables, graphs and filters of the context become unusable.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        _scratchA?.Dispose();
+        _scratchB?.Dispose();
+        _accelerator?.Dispose();
+        _ilgpu?.Dispose();
+    }
+
+    private DeviceCsr UploadCsr(CsrMatrix m, List<IDisposable> buffers)
+    {
+        MemoryBuffer1D<int, Stride1D.Dense> ptr = AllocateInts(m.Rows + 1, "row pointers");
+        buffers.Add(ptr);
+        // ILGPU views of length 0 are fine for kernels that never index them, but a buffer needs ≥ 1 element.
+        MemoryBuffer1D<int, Stride1D.Dense> cols = AllocateInts(Math.Max(1, m.NonZeros), "column indices");
+        buffers.Add(cols);
+        MemoryBuffer1D<float, Stride1D.Dense> vals = AllocateFloats(Math.Max(1, m.NonZeros), "values");
+        buffers.Add(vals);
+        ptr.View.CopyFromCPU(Stream, m.RowPointers);
+        if (m.NonZeros > 0)
+        {
+            cols.View.SubView(0, m.NonZeros).CopyFromCPU(Stream, m.ColumnIndices);
+            vals.View.SubView(0, m.NonZeros).CopyFromCPU(Stream, m.Values);
+        }
+        Stream.Synchronize();
+        return new DeviceCsr(m.Rows, m.Columns, ptr.View, cols.View, vals.View);
+    }
+
+    private MemoryBuffer1D<float, Stride1D.Dense> AllocateFloats(long length, string what)
+    {
+        try
+        {
+            return _accelerator!.Allocate1D<float>(Math.Max(1, length));
+        }
+        catch (Exception ex) when (ex is not ArgumentException)
+        {
+            throw new OutOfMemoryException($"Could not allocate {what}: {Math.Max(1, length) * sizeof(float):N0} bytes on {Device} ({ex.Message}).", ex);
+        }
+    }
+
+    private MemoryBuffer1D<int, Stride1D.Dense> AllocateInts(long length, string what)
+    {
+        try
+        {
+            return _accelerator!.Allocate1D<int>(Math.Max(1, length));
+        }
+        catch (Exception ex) when (ex is not ArgumentException)
+        {
+            throw new OutOfMemoryException($"Could not allocate {what}: {Math.Max(1, length) * sizeof(int):N0} bytes on {Device} ({ex.Message}).", ex);
+        }
+    }
+
+    private void ValidateCall(DeviceGraph graph, DeviceTable input, DeviceTable output)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(output);
+        graph.ThrowIfDisposed();
+        input.ThrowIfDisposed();
+        output.ThrowIfDisposed();
+        if (!ReferenceEquals(graph.Owner, this))
+        {
+            throw new ArgumentException("The graph belongs to another context.", nameof(graph));
+        }
+        if (!ReferenceEquals(input.Owner, this))
+        {
+            throw new ArgumentException("The input table belongs to another context.", nameof(input));
+        }
+        if (!ReferenceEquals(output.Owner, this))
+        {
+            throw new ArgumentException("The output table belongs to another context.", nameof(output));
+        }
+        if (ReferenceEquals(input, output))
+        {
+            throw new ArgumentException("The output table must not be the input table.", nameof(output));
+        }
+    }
+
+    private static void ValidateShape(DeviceTable table, int rows, int width, string name)
+    {
+        if (table.Rows != rows || table.Width != width)
+        {
+            throw new ArgumentException($"Expected a {rows} × {width} table, got {table.Rows} × {table.Width}.", name);
+        }
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+}

@@ -1,0 +1,188 @@
+// The propagation kernels on every ILGPU backend (CPU simulator always; OpenCL and CUDA
+// where a device exists, reported as skipped otherwise) against the float64 reference and
+// against the SIMD CPU path bit for bit. Sizes stay small: the simulator runs each thread.
+// Set STAIR_REQUIRE_OPENCL=1 (as .ci/run does after setting up PoCL) to fail rather than
+// skip when no OpenCL device is found.
+using Stair.Kernels.Tests.Infrastructure;
+using Stair.Kernels.Validation;
+using static Stair.Kernels.Tests.Infrastructure.Reference;
+
+namespace Stair.Kernels.Tests.Backends;
+
+public class BackendPropagationTests
+{
+    public static TheoryData<Backend, string, int> BackendGraphWidth()
+    {
+        var data = new TheoryData<Backend, string, int>();
+        foreach (Backend backend in new[] { Backend.IlgpuCpu, Backend.OpenCL, Backend.Cuda })
+        {
+            foreach (string graph in TestGraphs.SquareCases)
+            {
+                foreach (int d in new[] { 1, 7, 33 })
+                {
+                    data.Add(backend, graph, d);
+                }
+            }
+        }
+        return data;
+    }
+
+    public static TheoryData<Backend> GpuBackends() => new() { Backend.IlgpuCpu, Backend.OpenCL, Backend.Cuda };
+
+    internal static void SkipIfMissing(Backend backend)
+    {
+        if (backend == Backend.OpenCL && Environment.GetEnvironmentVariable("STAIR_REQUIRE_OPENCL") == "1")
+        {
+            Assert.True(BackendDiscovery.IsAvailable(backend), "STAIR_REQUIRE_OPENCL=1 but no usable OpenCL device: " + BackendDiscovery.Probe().First(r => r.Backend == Backend.OpenCL).Reason);
+            return;
+        }
+        Skip.IfNot(BackendDiscovery.IsAvailable(backend), $"no {backend} device on this machine");
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(BackendGraphWidth))]
+    public void Spmm_fsc_and_their_transposes_match_float64_and_the_cpu_path_bit_for_bit(Backend backend, string graph, int d)
+    {
+        SkipIfMissing(backend);
+        CsrMatrix a = TestGraphs.Square(graph);
+        const int layers = 3;
+        float[] beta = StepwiseWeights.Forward(d, 0.3);
+        float[] x = TestGraphs.Table(a.Rows, d, seed: 3 * d);
+        using ComputeContext gpu = ComputeContext.Create(backend);
+        using ComputeContext cpu = ComputeContext.Create(Backend.Cpu);
+        using DeviceGraph g = gpu.Upload(a);
+        using DeviceGraph cg = cpu.Upload(a);
+        using DeviceTable input = gpu.Upload(x, a.Rows, d);
+        using DeviceTable cinput = cpu.Upload(x, a.Rows, d);
+        using DeviceTable output = gpu.CreateTable(a.Rows, d);
+        using DeviceTable coutput = cpu.CreateTable(a.Rows, d);
+        using StepwiseFilter filter = gpu.CreateFilter(beta, layers);
+        using StepwiseFilter cfilter = cpu.CreateFilter(beta, layers);
+        double spmmTol = Float64Reference.SpmmTolerance(Math.Max(TestGraphs.MaxRowLength(a), TestGraphs.MaxRowLength(a.Transpose())));
+        double fscTol = Float64Reference.FscTolerance(Math.Max(TestGraphs.MaxRowLength(a), TestGraphs.MaxRowLength(a.Transpose())), layers);
+
+        foreach (string kernel in new[] { "spmm", "spmm-t", "fsc", "fsc-t" })
+        {
+            bool transpose = kernel.EndsWith("-t", StringComparison.Ordinal);
+            output.Upload(TestGraphs.Poisoned((int)output.Length)); // an unwritten element fails
+            if (kernel.StartsWith("spmm", StringComparison.Ordinal))
+            {
+                gpu.Spmm(g, input, output, transpose);
+                cpu.Spmm(cg, cinput, coutput, transpose);
+            }
+            else
+            {
+                gpu.Fsc(g, input, output, filter, transpose);
+                cpu.Fsc(cg, cinput, coutput, cfilter, transpose);
+            }
+            float[] y = output.ToArray();
+            double[] xd = ToDouble(x);
+            if (kernel.StartsWith("spmm", StringComparison.Ordinal))
+            {
+                AssertClose(Spmm(a, xd, d, transpose), Spmm(a, xd, d, transpose, absolute: true), y, spmmTol, $"{backend} {kernel} {graph} d={d}");
+            }
+            else
+            {
+                AssertClose(Fsc(a, xd, d, layers, beta, transpose), Fsc(a, xd, d, layers, beta, transpose, absolute: true), y, fscTol, $"{backend} {kernel} {graph} d={d}");
+            }
+            Assert.True(coutput.ToArray().AsSpan().SequenceEqual(y), $"{backend} {kernel} {graph} d={d} differs from the CPU path");
+        }
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(GpuBackends))]
+    public void Zero_layers_copy_and_a_rectangular_spmm_works(Backend backend)
+    {
+        SkipIfMissing(backend);
+        using ComputeContext context = ComputeContext.Create(backend);
+        CsrMatrix rect = TestGraphs.RandomPowerLaw(30, 20, seed: 4);
+        using DeviceGraph g = context.Upload(rect);
+        float[] x = TestGraphs.Table(20, 5, 1);
+        using DeviceTable input = context.Upload(x, 20, 5);
+        using DeviceTable output = context.CreateTable(30, 5);
+        context.Spmm(g, input, output);
+        AssertClose(Spmm(rect, ToDouble(x), 5), Spmm(rect, ToDouble(x), 5, absolute: true), output.ToArray(), Float64Reference.SpmmTolerance(30), "rect");
+
+        CsrMatrix square = TestGraphs.Square("powerlaw");
+        using DeviceGraph sg = context.Upload(square);
+        float[] e = TestGraphs.Table(square.Rows, 4, 2);
+        using DeviceTable se = context.Upload(e, square.Rows, 4);
+        using DeviceTable so = context.CreateTable(square.Rows, 4);
+        using StepwiseFilter zero = context.CreateFilter(new float[] { 0.5f, 0.5f, 0.5f, 0.5f }, layers: 0);
+        context.Fsc(sg, se, so, zero);
+        Assert.Equal(e, so.ToArray());
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(GpuBackends))]
+    public void Bad_calls_are_rejected_before_launch_and_write_nothing(Backend backend)
+    {
+        SkipIfMissing(backend);
+        using ComputeContext context = ComputeContext.Create(backend);
+        using ComputeContext other = ComputeContext.Create(Backend.Cpu);
+        CsrMatrix a = TestGraphs.Square("adjacency");
+        using DeviceGraph g = context.Upload(a);
+        using DeviceTable input = context.Upload(TestGraphs.Table(a.Rows, 4, 1), a.Rows, 4);
+        float[] poison = TestGraphs.Poisoned(a.Rows * 4);
+        using DeviceTable output = context.Upload(poison, a.Rows, 4);
+        using DeviceTable narrow = context.CreateTable(a.Rows, 3);
+        using DeviceTable foreign = other.CreateTable(a.Rows, 4);
+        using StepwiseFilter filter = context.CreateFilter(new float[] { 0.9f, 0.5f, 0.2f, 0f }, 2);
+        using StepwiseFilter wrongWidth = context.CreateFilter(new float[] { 0.9f, 0.5f, 0.2f }, 2);
+
+        Assert.Equal("output", Assert.Throws<ArgumentException>(() => context.Spmm(g, input, narrow)).ParamName);
+        Assert.Equal("input", Assert.Throws<ArgumentException>(() => context.Spmm(g, foreign, output)).ParamName);
+        Assert.Equal("output", Assert.Throws<ArgumentException>(() => context.Spmm(g, input, input)).ParamName);
+        Assert.Equal("input", Assert.Throws<ArgumentException>(() => context.Fsc(g, input, output, wrongWidth)).ParamName);
+        Assert.Equal("beta", Assert.Throws<ArgumentException>(() => context.CreateFilter(new float[] { 0.5f, float.NaN }, 2)).ParamName);
+        Assert.Equal("beta", Assert.Throws<ArgumentException>(() => context.CreateFilter(new float[] { 1.5f }, 2)).ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => context.CreateFilter(new float[] { 0.5f }, -1));
+        Assert.Equal(poison, output.ToArray());
+
+        DeviceTable disposed = context.CreateTable(a.Rows, 4);
+        disposed.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => context.Spmm(g, disposed, output));
+        Assert.Throws<ObjectDisposedException>(() => disposed.ToArray());
+        Assert.Equal(poison, output.ToArray());
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(GpuBackends))]
+    public void A_disposed_context_rejects_every_use(Backend backend)
+    {
+        SkipIfMissing(backend);
+        ComputeContext context = ComputeContext.Create(backend);
+        DeviceTable table = context.CreateTable(3, 2);
+        DeviceGraph graph = context.Upload(TestGraphs.Square("single"));
+        context.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => context.CreateTable(1, 1));
+        Assert.Throws<ObjectDisposedException>(() => table.ToArray());
+        Assert.Throws<ObjectDisposedException>(() => context.Spmm(graph, table, table));
+        context.Dispose(); // twice is fine
+    }
+
+    [Fact]
+    public void A_missing_backend_names_what_is_missing()
+    {
+        foreach (BackendReport report in BackendDiscovery.Probe())
+        {
+            if (!report.Available)
+            {
+                var ex = Assert.Throws<BackendUnavailableException>(() => ComputeContext.Create(report.Backend));
+                Assert.Equal(report.Backend, ex.Backend);
+                Assert.False(string.IsNullOrWhiteSpace(ex.Reason));
+                Assert.Contains(report.Reason!, ex.Message);
+            }
+        }
+        Assert.Contains(BackendDiscovery.Probe(), r => r.Backend == Backend.Cpu && r.Available);
+        Assert.Contains(BackendDiscovery.Probe(), r => r.Backend == Backend.IlgpuCpu && r.Available);
+    }
+
+    [Fact]
+    public void Auto_reports_its_choice()
+    {
+        using ComputeContext context = ComputeContext.Create(Backend.Auto);
+        Assert.NotEqual(Backend.Auto, context.Backend);
+        Assert.False(string.IsNullOrWhiteSpace(context.Device));
+    }
+}
