@@ -1,6 +1,7 @@
 // PropagationBenchmarks: SpMM and FSC (L = 3, d = 64) on synthetic power-law graphs shaped
-// like Amazon Baby and Electronics, per SIMD tier, against a naive scalar baseline.
-// Benchmark names are permanent so results stay comparable across versions.
+// like Amazon Baby and Electronics, per SIMD tier and per ILGPU backend present (OpenCL,
+// CUDA; ILGPU's CPU simulator only at toy size), against a naive scalar baseline.
+// A case is "shape/variant"; benchmark names are permanent so results stay comparable.
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 
@@ -15,6 +16,7 @@ public class PropagationBenchmarks
 {
     private const int Width = 64;
     private const int Layers = 3;
+    private static readonly DatasetShape Toy = new("toy", 600, 300, 3_000);
 
     private CsrMatrix _adjacency = null!;
     private PropagationPlan _plan = null!;
@@ -24,47 +26,103 @@ public class PropagationBenchmarks
     private float[] _beta = [];
     private float[] _scratchA = [];
     private float[] _scratchB = [];
+    private ComputeContext? _context;
+    private DeviceGraph? _graph;
+    private DeviceTable? _deviceInput;
+    private DeviceTable? _deviceOutput;
+    private StepwiseFilter? _filter;
+    private string _variant = "";
 
-    /// <summary>Graph shape: Amazon Baby or Electronics.</summary>
-    [Params("baby", "electronics")]
-    public string Shape { get; set; } = "baby";
+    /// <summary>"shape/variant": shape baby, electronics or toy; variant naive, a SIMD tier, opencl, cuda or ilgpu-cpu.</summary>
+    [ParamsSource(nameof(Cases))]
+    public string Case { get; set; } = "baby/naive";
 
-    /// <summary>"naive" (textbook scalar loop, one thread) or a SIMD tier of the library.</summary>
-    [ParamsSource(nameof(Variants))]
-    public string Variant { get; set; } = "naive";
-
-    public static IEnumerable<string> Variants() =>
-        new[] { "naive" }.Concat(SimdTiers.Supported.Select(t => t.ToString().ToLowerInvariant()));
+    public static IEnumerable<string> Cases()
+    {
+        var variants = new List<string> { "naive" };
+        variants.AddRange(SimdTiers.Supported.Select(t => t.ToString().ToLowerInvariant()));
+        if (BackendDiscovery.IsAvailable(Backend.OpenCL))
+        {
+            variants.Add("opencl");
+        }
+        if (BackendDiscovery.IsAvailable(Backend.Cuda))
+        {
+            variants.Add("cuda");
+        }
+        foreach (string shape in new[] { "baby", "electronics" })
+        {
+            foreach (string variant in variants)
+            {
+                yield return $"{shape}/{variant}";
+            }
+        }
+        yield return "toy/avx512";
+        yield return "toy/ilgpu-cpu";
+    }
 
     [GlobalSetup]
     public void Setup()
     {
-        DatasetShape shape = Shape == "baby" ? DatasetShape.Baby : DatasetShape.Electronics;
+        string[] parts = Case.Split('/');
+        DatasetShape shape = parts[0] switch
+        {
+            "baby" => DatasetShape.Baby,
+            "electronics" => DatasetShape.Electronics,
+            _ => Toy,
+        };
+        _variant = parts[1];
         _adjacency = SyntheticGraphs.Adjacency(shape, seed: 2025);
         int n = _adjacency.Rows;
         _input = SyntheticGraphs.UniformTable(n * Width, seed: 7);
         _output = new float[n * Width];
         _beta = StepwiseWeights.Forward(Width, 0.1);
-        if (Variant == "naive")
+        switch (_variant)
         {
-            _scratchA = new float[n * Width];
-            _scratchB = new float[n * Width];
+            case "naive":
+                _scratchA = new float[n * Width];
+                _scratchB = new float[n * Width];
+                break;
+            case "opencl" or "cuda" or "ilgpu-cpu":
+                _context = ComputeContext.Create(_variant switch { "opencl" => Backend.OpenCL, "cuda" => Backend.Cuda, _ => Backend.IlgpuCpu });
+                _graph = _context.Upload(_adjacency);
+                _deviceInput = _context.Upload(_input, n, Width);
+                _deviceOutput = _context.CreateTable(n, Width);
+                _filter = _context.CreateFilter(_beta, Layers);
+                break;
+            default:
+                if (!Enum.TryParse(_variant, ignoreCase: true, out SimdTier tier) || !SimdTiers.IsSupported(tier))
+                {
+                    tier = SimdTiers.Best; // e.g. "toy/avx512" on a machine without AVX-512
+                }
+                _plan = new PropagationPlan(_adjacency, new CpuOptions(tier));
+                _workspace = new PropagationWorkspace(n, Width);
+                break;
         }
-        else
-        {
-            SimdTier tier = Enum.Parse<SimdTier>(Variant, ignoreCase: true);
-            _plan = new PropagationPlan(_adjacency, new CpuOptions(tier));
-            _workspace = new PropagationWorkspace(n, Width);
-        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _filter?.Dispose();
+        _deviceOutput?.Dispose();
+        _deviceInput?.Dispose();
+        _graph?.Dispose();
+        _context?.Dispose();
     }
 
     [Benchmark]
     [BenchmarkCategory("SpMM")]
-    public float[] Spmm()
+    public object Spmm()
     {
-        if (Variant == "naive")
+        if (_variant == "naive")
         {
             NaivePropagation.Spmm(_adjacency, _input, _output, Width);
+        }
+        else if (_context is not null)
+        {
+            _context.Spmm(_graph!, _deviceInput!, _deviceOutput!);
+            _context.Synchronize();
+            return _deviceOutput!;
         }
         else
         {
@@ -75,11 +133,17 @@ public class PropagationBenchmarks
 
     [Benchmark]
     [BenchmarkCategory("FSC")]
-    public float[] Fsc()
+    public object Fsc()
     {
-        if (Variant == "naive")
+        if (_variant == "naive")
         {
             NaivePropagation.Fsc(_adjacency, _input, _output, Width, Layers, _beta, _scratchA, _scratchB);
+        }
+        else if (_context is not null)
+        {
+            _context.Fsc(_graph!, _deviceInput!, _deviceOutput!, _filter!);
+            _context.Synchronize();
+            return _deviceOutput!;
         }
         else
         {

@@ -23,6 +23,10 @@ internal static class ValidateCommand
         {
             throw new UsageException("validate covers every backend by default; --backend takes cpu, cuda, opencl or ilgpu-cpu.");
         }
+        if (backends is [Backend only] && !BackendDiscovery.IsAvailable(only))
+        {
+            throw new BackendUnavailableException(only, BackendDiscovery.Probe().First(r => r.Backend == only).Reason ?? "no device");
+        }
         var options = new ValidationOptions(!a.Has("quick"), a.Int("repeat", 5, min: 1), (ulong)a.Int("seed", 2025, min: 0), backends);
         stdout.WriteLine($"Stair.Kernels validate — SIMD tiers here: {string.Join(", ", SimdTiers.Supported).ToLowerInvariant()}; {Environment.ProcessorCount} core(s)");
         stdout.WriteLine("backends: " + string.Join("; ", BackendDiscovery.Probe().Select(r => DevicesCommand.Name(r.Backend) + (r.Available ? "" : " (missing: " + r.Reason + ")"))));

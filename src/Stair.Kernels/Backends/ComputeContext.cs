@@ -127,16 +127,26 @@ public sealed class ComputeContext : IDisposable
     // One failed kernel compile poisons the ILGPU context's cache: clear it before reporting,
     // so later compiles in the same process start clean.
     private static PropagationKernels LoadKernels(Context context, Accelerator accelerator)
+        => Compile(context, accelerator, acc => new PropagationKernels(acc));
+
+    internal static T Compile<T>(Context context, Accelerator accelerator, Func<Accelerator, T> load)
     {
         try
         {
-            return new PropagationKernels(accelerator);
+            return load(accelerator);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             context.ClearCache(ClearCacheMode.Everything);
-            throw new NotSupportedException($"The propagation kernels failed to compile for {accelerator.Name}: {ex.Message}", ex);
+            throw new NotSupportedException($"A kernel failed to compile for {accelerator.Name}: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>Compiles kernels on this context's accelerator with the same failure recovery as the library's own.</summary>
+    internal T Compile<T>(Func<Accelerator, T> load)
+    {
+        ThrowIfDisposed();
+        return Compile(_ilgpu!, _accelerator!, load);
     }
 
     private static string Describe(Device device) => device switch

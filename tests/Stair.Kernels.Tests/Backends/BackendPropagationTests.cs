@@ -186,3 +186,44 @@ public class BackendPropagationTests
         Assert.False(string.IsNullOrWhiteSpace(context.Device));
     }
 }
+
+public class BackendFaultTests
+{
+    [Fact]
+    public void Out_of_device_memory_is_a_clear_exception_with_the_size_and_the_context_stays_usable()
+    {
+        using ComputeContext context = ComputeContext.Create(Backend.IlgpuCpu);
+        var ex = Assert.Throws<OutOfMemoryException>(() => context.CreateTable(int.MaxValue, 4096));
+        Assert.Contains("35,184,372,072,448 bytes", ex.Message);
+        using DeviceTable small = context.Upload(new float[] { 1, 2, 3, 4 }, 2, 2);
+        Assert.Equal(new float[] { 1, 2, 3, 4 }, small.ToArray());
+    }
+
+    // PoCL has no subgroups, so a warp shuffle cannot compile there: the failure must not
+    // poison later compiles in the same ILGPU context.
+    private static void ShuffleKernel(ILGPU.ArrayView<int> data)
+    {
+        int i = ILGPU.Grid.GlobalIndex.X;
+        data[i] = ILGPU.Warp.Shuffle(data[i], 0);
+    }
+
+    [SkippableFact]
+    public void A_failed_kernel_compile_does_not_break_later_kernels_on_opencl()
+    {
+        BackendPropagationTests.SkipIfMissing(Backend.OpenCL);
+        using ComputeContext context = ComputeContext.Create(Backend.OpenCL);
+        Assert.Throws<NotSupportedException>(() =>
+            context.Compile(acc => ILGPU.Runtime.KernelLoaders.LoadKernel<ILGPU.Index1D, ILGPU.ArrayView<int>>(acc, (ILGPU.Index1D _, ILGPU.ArrayView<int> d) => ShuffleKernel(d))));
+        // A fresh kernel set compiles and runs correctly after the failure.
+        var fresh = context.Compile(acc => new Stair.Kernels.Gpu.Propagation.PropagationKernels(acc));
+        Assert.NotNull(fresh);
+        CsrMatrix a = TestGraphs.Square("adjacency");
+        using DeviceGraph g = context.Upload(a);
+        float[] x = TestGraphs.Table(a.Rows, 5, 1);
+        using DeviceTable input = context.Upload(x, a.Rows, 5);
+        using DeviceTable output = context.CreateTable(a.Rows, 5);
+        context.Spmm(g, input, output);
+        Reference.AssertClose(Reference.Spmm(a, Reference.ToDouble(x), 5), Reference.Spmm(a, Reference.ToDouble(x), 5, absolute: true),
+            output.ToArray(), Stair.Kernels.Validation.Float64Reference.SpmmTolerance(TestGraphs.MaxRowLength(a)), "after a failed compile");
+    }
+}
