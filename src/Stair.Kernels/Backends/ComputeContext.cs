@@ -18,8 +18,9 @@ namespace Stair.Kernels;
 /// copied between host and device inside those calls.
 /// </summary>
 /// <remarks>
-/// A context is not thread-safe. Results are deterministic on every backend (no atomics); on
-/// the ILGPU backends each element is the same FMA chain as on the CPU.
+/// A context is not thread-safe. Results are deterministic on every backend (no atomics, a
+/// fixed order of accumulation); the ILGPU backends round each product and sum separately
+/// where the CPU tiers fuse them, so they agree with the CPU to rounding, not bit for bit.
 /// </remarks>
 public sealed class ComputeContext : IDisposable
 {

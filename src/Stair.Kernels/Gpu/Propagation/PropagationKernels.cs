@@ -7,7 +7,7 @@
 // the same column index and value (a broadcast). Every element is the same FMA chain in
 // storage order as on the CPU (acc = fma(a_k, x_k, acc) from +0), so the results are
 // deterministic, need no atomics, and match the CPU tiers bit for bit wherever the device
-// rounds FMA exactly (CUDA and OpenCL both require a correctly rounded fma).
+// rounds FMA exactly (CUDA and OpenCL both require a correctly rounded fma; see GpuMath).
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -19,10 +19,10 @@ internal enum RowEpilogueKind
     /// <summary>y = acc (SpMM).</summary>
     Store = 0,
 
-    /// <summary>y = fma(acc, β_j, seed) (an inner FSC layer).</summary>
+    /// <summary>y = acc·β_j + seed (an inner FSC layer).</summary>
     FscInner = 1,
 
-    /// <summary>y = fma(acc, β_j, seed) · c_j (the last FSC layer).</summary>
+    /// <summary>y = (acc·β_j + seed) · c_j (the last FSC layer).</summary>
     FscLast = 2,
 }
 
@@ -78,7 +78,7 @@ internal sealed class PropagationKernels
         int end = rowPointers[row + 1];
         for (int k = rowPointers[row]; k < end; k++)
         {
-            acc = MathF.FusedMultiplyAdd(values[k], input[(long)columns[k] * width + j], acc);
+            acc += values[k] * input[(long)columns[k] * width + j];
         }
         if (kind == (int)RowEpilogueKind.Store)
         {
@@ -86,7 +86,7 @@ internal sealed class PropagationKernels
         }
         else
         {
-            float s = MathF.FusedMultiplyAdd(acc, beta[j], seed[index]);
+            float s = acc * beta[j] + seed[index];
             if (kind == (int)RowEpilogueKind.FscLast)
             {
                 s *= scale[j];
