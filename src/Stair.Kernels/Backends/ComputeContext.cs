@@ -26,7 +26,7 @@ public sealed class ComputeContext : IDisposable
 {
     private readonly Context? _ilgpu;
     private readonly Accelerator? _accelerator;
-    private readonly PropagationKernels? _kernels;
+    private PropagationKernels? _kernels;
     private readonly CpuOptions _cpuOptions;
     private MemoryBuffer1D<float, Stride1D.Dense>? _scratchA;
     private MemoryBuffer1D<float, Stride1D.Dense>? _scratchB;
@@ -142,6 +142,9 @@ public sealed class ComputeContext : IDisposable
             throw new NotSupportedException($"A kernel failed to compile for {accelerator.Name}: {ex.Message}", ex);
         }
     }
+
+    /// <summary>Reloads the propagation kernels with a forced work layout, so the simulator can check the GPU layout.</summary>
+    internal void ForceKernelLayout(bool gpuLayout) => _kernels = Compile(acc => new PropagationKernels(acc, gpuLayout));
 
     /// <summary>Compiles kernels on this context's accelerator with the same failure recovery as the library's own.</summary>
     internal T Compile<T>(Func<Accelerator, T> load)

@@ -101,6 +101,31 @@ public class BackendPropagationTests
         }
     }
 
+    // The GPU work layout (one column per thread, one row per group) is what CUDA and OpenCL
+    // GPUs run; the simulator checks it here, since this machine has no GPU.
+    [Theory]
+    [InlineData("powerlaw", 33)]
+    [InlineData("hub", 7)]
+    [InlineData("adjacency", 64)]
+    public void The_gpu_work_layout_matches_float64_on_the_simulator(string graph, int d)
+    {
+        CsrMatrix a = TestGraphs.Square(graph);
+        using ComputeContext context = ComputeContext.Create(Backend.IlgpuCpu);
+        context.ForceKernelLayout(gpuLayout: true);
+        float[] beta = StepwiseWeights.Forward(d, 0.2);
+        float[] x = TestGraphs.Table(a.Rows, d, 9);
+        using DeviceGraph g = context.Upload(a);
+        using DeviceTable input = context.Upload(x, a.Rows, d);
+        using DeviceTable output = context.Upload(TestGraphs.Poisoned(a.Rows * d), a.Rows, d);
+        using StepwiseFilter filter = context.CreateFilter(beta, 3);
+        context.Fsc(g, input, output, filter, transpose: true);
+        int maxRow = Math.Max(TestGraphs.MaxRowLength(a), TestGraphs.MaxRowLength(a.Transpose()));
+        AssertClose(Fsc(a, ToDouble(x), d, 3, beta, transpose: true), Fsc(a, ToDouble(x), d, 3, beta, transpose: true, absolute: true),
+            output.ToArray(), Float64Reference.FscTolerance(maxRow, 3), $"gpu layout {graph} d={d}");
+        context.Spmm(g, input, output);
+        AssertClose(Spmm(a, ToDouble(x), d), Spmm(a, ToDouble(x), d, absolute: true), output.ToArray(), Float64Reference.SpmmTolerance(maxRow), "gpu layout spmm");
+    }
+
     [SkippableTheory]
     [MemberData(nameof(GpuBackends))]
     public void Zero_layers_copy_and_a_rectangular_spmm_works(Backend backend)

@@ -2,9 +2,10 @@
 // fused Horner FSC layer, written once as kernel bodies and compiled by ILGPU for CUDA,
 // OpenCL and its CPU simulator.
 //
-// Layout of the work: one thread per output element (row, j), consecutive threads along
-// j, so a group reads whole gathered rows in coalesced stretches and all its threads read
-// the same column index and value (a broadcast). Every element is the same FMA chain in
+// Layout of the work: one thread per output element (row, j), one group per row (several
+// for rows wider than the device's largest group), consecutive threads along j, so a group
+// reads whole gathered rows in coalesced stretches, all its threads read the same column
+// index and value (a broadcast) and run the same number of iterations. Every element is the same FMA chain in
 // storage order as on the CPU (acc = fma(a_k, x_k, acc) from +0), so the results are
 // deterministic, need no atomics, and match the CPU tiers bit for bit wherever the device
 // rounds FMA exactly (CUDA and OpenCL both require a correctly rounded fma; see GpuMath).
@@ -30,56 +31,126 @@ internal enum RowEpilogueKind
 internal sealed class PropagationKernels
 {
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _layer;
+        ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> _layer;
 
-    public PropagationKernels(Accelerator accelerator)
+    /// <param name="accelerator">The accelerator to load on.</param>
+    /// <param name="gpuLayout">Force the GPU (true) or CPU-device (false) work layout; null picks by device.</param>
+    public PropagationKernels(Accelerator accelerator, bool? gpuLayout = null)
     {
         Accelerator = accelerator;
-        // Groups of 256 threads where the device allows it (4 rows of d = 64); the simulator's
-        // and small devices' limits are respected.
-        GroupSize = Math.Max(1, Math.Min(256, accelerator.MaxNumThreadsPerGroup));
+        MaxGroupSize = Math.Max(1, accelerator.MaxNumThreadsPerGroup);
+        // GPUs want many small groups to fill their multiprocessors; CPU devices (PoCL, the
+        // simulator) pay per group and have few cores.
+        bool gpu = gpuLayout ?? (accelerator.AcceleratorType == AcceleratorType.Cuda || IsGpuOpenCL(accelerator));
+        RowsPerGroup = gpu ? 1 : 32;
+        // On a CPU OpenCL device each work-item runs scalar code; eight adjacent columns per
+        // work-item give LLVM's SLP vectorizer straight-line loads and FMAs to pack. On GPUs one
+        // column per thread keeps the loads coalesced across the warp.
+        ColumnsPerThread = gpu ? 1 : 8;
         _layer = accelerator.LoadKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(LayerKernel);
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(LayerKernel);
     }
 
     public Accelerator Accelerator { get; }
 
-    public int GroupSize { get; }
+    public int MaxGroupSize { get; }
+
+    /// <summary>Rows a group walks through; enough to amortize a group's start on CPU OpenCL.</summary>
+    public int RowsPerGroup { get; }
+
+    /// <summary>Adjacent columns each thread computes (1 or 8).</summary>
+    public int ColumnsPerThread { get; }
+
+    private static bool IsGpuOpenCL(Accelerator accelerator) =>
+        accelerator is ILGPU.Runtime.OpenCL.CLAccelerator cl && cl.DeviceType == ILGPU.Runtime.OpenCL.CLDeviceType.CL_DEVICE_TYPE_GPU;
 
     /// <summary>Launches one product layer over <paramref name="rows"/> × <paramref name="width"/> outputs.</summary>
     public void Layer(AcceleratorStream stream, ArrayView<int> rowPointers, ArrayView<int> columns, ArrayView<float> values,
         ArrayView<float> input, ArrayView<float> output, ArrayView<float> seed, ArrayView<float> beta, ArrayView<float> scale,
         int rows, int width, RowEpilogueKind kind)
     {
-        long total = (long)rows * width;
-        if (total == 0)
+        if (rows == 0)
         {
             return;
         }
-        int groups = checked((int)((total + GroupSize - 1) / GroupSize));
-        _layer(stream, new KernelConfig(groups, GroupSize), rowPointers, columns, values, input, output, seed, beta, scale,
-            rows, width, (int)kind);
+        // A group's threads all work on the same rows (a block of RowsPerGroup rows, one after
+        // the other), so they run the same number of loop iterations: PoCL vectorizes across
+        // the group and a GPU warp stays converged. Rows wider than the largest group take
+        // several groups side by side.
+        int threadsPerRow = (width + ColumnsPerThread - 1) / ColumnsPerThread;
+        int groupSize = Math.Min(threadsPerRow, MaxGroupSize);
+        int groupsPerRow = (threadsPerRow + groupSize - 1) / groupSize;
+        int rowBlocks = (rows + RowsPerGroup - 1) / RowsPerGroup;
+        int groups = checked(rowBlocks * groupsPerRow);
+        _layer(stream, new KernelConfig(groups, groupSize), rowPointers, columns, values, input, output, seed, beta, scale,
+            rows, groupsPerRow, width, (int)kind + 4 * ColumnsPerThread);
     }
 
-    // One thread per output element. The epilogue kind is uniform over the launch, so the
-    // branch costs nothing; views that a kind does not use are passed as 1-element dummies.
+    // One thread per output column j of a block of rows; the epilogue kind is uniform over
+    // the launch, so its branch costs nothing; views a kind does not use are passed as dummies.
     private static void LayerKernel(ArrayView<int> rowPointers, ArrayView<int> columns, ArrayView<float> values,
         ArrayView<float> input, ArrayView<float> output, ArrayView<float> seed, ArrayView<float> beta, ArrayView<float> scale,
-        int rows, int width, int kind)
+        int rows, int groupsPerRow, int width, int mode)
     {
-        long index = (long)Grid.IdxX * Group.DimX + Group.IdxX;
-        if (index >= (long)rows * width)
+        int kind = mode & 3;
+        int columnsPerThread = mode >> 2;
+        int block = Grid.IdxX / groupsPerRow;
+        int j0 = ((Grid.IdxX - block * groupsPerRow) * Group.DimX + Group.IdxX) * columnsPerThread;
+        int rowsPerGroup = (rows + Grid.DimX / groupsPerRow - 1) / (Grid.DimX / groupsPerRow);
+        if (j0 >= width)
         {
             return;
         }
-        int row = (int)(index / width);
-        int j = (int)(index - (long)row * width);
-        float acc = 0f;
-        int end = rowPointers[row + 1];
-        for (int k = rowPointers[row]; k < end; k++)
+        int rowEnd = Math.Min(rows, (block + 1) * rowsPerGroup);
+        for (int row = block * rowsPerGroup; row < rowEnd; row++)
         {
-            acc += values[k] * input[(long)columns[k] * width + j];
+            int begin = rowPointers[row], end = rowPointers[row + 1];
+            if (columnsPerThread == 8 && j0 + 8 <= width)
+            {
+                float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f, a4 = 0f, a5 = 0f, a6 = 0f, a7 = 0f;
+                for (int k = begin; k < end; k++)
+                {
+                    float v = values[k];
+                    long at = (long)columns[k] * width + j0;
+                    a0 += v * input[at];
+                    a1 += v * input[at + 1];
+                    a2 += v * input[at + 2];
+                    a3 += v * input[at + 3];
+                    a4 += v * input[at + 4];
+                    a5 += v * input[at + 5];
+                    a6 += v * input[at + 6];
+                    a7 += v * input[at + 7];
+                }
+                long index = (long)row * width + j0;
+                Finish(output, seed, beta, scale, index, j0, a0, kind);
+                Finish(output, seed, beta, scale, index + 1, j0 + 1, a1, kind);
+                Finish(output, seed, beta, scale, index + 2, j0 + 2, a2, kind);
+                Finish(output, seed, beta, scale, index + 3, j0 + 3, a3, kind);
+                Finish(output, seed, beta, scale, index + 4, j0 + 4, a4, kind);
+                Finish(output, seed, beta, scale, index + 5, j0 + 5, a5, kind);
+                Finish(output, seed, beta, scale, index + 6, j0 + 6, a6, kind);
+                Finish(output, seed, beta, scale, index + 7, j0 + 7, a7, kind);
+            }
+            else
+            {
+                int jEnd = Math.Min(width, j0 + columnsPerThread);
+                for (int j = j0; j < jEnd; j++)
+                {
+                    float acc = 0f;
+                    for (int k = begin; k < end; k++)
+                    {
+                        acc += values[k] * input[(long)columns[k] * width + j];
+                    }
+                    Finish(output, seed, beta, scale, (long)row * width + j, j, acc, kind);
+                }
+            }
         }
+    }
+
+    // The epilogue: y = acc, or y = acc·β_j + seed (times c_j on the last FSC layer).
+    private static void Finish(ArrayView<float> output, ArrayView<float> seed, ArrayView<float> beta, ArrayView<float> scale,
+        long index, int j, float acc, int kind)
+    {
         if (kind == (int)RowEpilogueKind.Store)
         {
             output[index] = acc;
