@@ -69,13 +69,16 @@ public static class BackendDiscovery
         try
         {
             using Context context = Context.Create(b => b.Cuda(_ => true));
+            // Usable means ILGPU's default filter (what ComputeContext opens) keeps the device.
+            using Context filtered = Context.Create(b => b.Cuda());
+            var usableIds = filtered.Devices.OfType<CudaDevice>().Select(d => d.DeviceId).ToHashSet();
             var devices = new List<DeviceReport>();
             foreach (CudaDevice d in context.Devices.OfType<CudaDevice>())
             {
-                bool supported = d.Architecture.HasValue && d.InstructionSet.HasValue;
+                bool supported = usableIds.Contains(d.DeviceId);
                 devices.Add(new DeviceReport(d.Name, supported,
                     $"{Gib(d.MemorySize)} GiB, warp size {d.WarpSize}, compute capability {d.Architecture?.ToString() ?? "unknown"}, {d.NumMultiprocessors} SMs, driver {d.DriverVersion}",
-                    supported ? null : "its architecture or driver's PTX version is not supported by ILGPU 1.5.3"));
+                    supported ? null : $"ILGPU 1.5.3 does not support its architecture or its driver's PTX version (instruction set {d.InstructionSet?.ToString() ?? "unknown"})"));
             }
             bool any = devices.Any(d => d.Usable);
             return new BackendReport(Backend.Cuda, any, devices, any ? null : devices.Count == 0 ? "the CUDA driver is present but reports no device" : "no CUDA device is supported by ILGPU");
