@@ -381,27 +381,23 @@ public sealed class ComputeContext : IDisposable
         return new DeviceCsr(m.Rows, m.Columns, ptr.View, cols.View, vals.View);
     }
 
-    private MemoryBuffer1D<float, Stride1D.Dense> AllocateFloats(long length, string what)
-    {
-        try
-        {
-            return _accelerator!.Allocate1D<float>(Math.Max(1, length));
-        }
-        catch (Exception ex) when (ex is not ArgumentException)
-        {
-            throw new OutOfMemoryException($"Could not allocate {what}: {Math.Max(1, length) * sizeof(float):N0} bytes on {Device} ({ex.Message}).", ex);
-        }
-    }
+    private MemoryBuffer1D<float, Stride1D.Dense> AllocateFloats(long length, string what) => Allocate<float>(length, what);
 
-    private MemoryBuffer1D<int, Stride1D.Dense> AllocateInts(long length, string what)
+    private MemoryBuffer1D<int, Stride1D.Dense> AllocateInts(long length, string what) => Allocate<int>(length, what);
+
+    // ILGPU buffers need at least one element; a device that cannot serve the request gets one
+    // clear exception naming what was being allocated and how many bytes.
+    private unsafe MemoryBuffer1D<T, Stride1D.Dense> Allocate<T>(long length, string what)
+        where T : unmanaged
     {
+        long count = Math.Max(1, length);
         try
         {
-            return _accelerator!.Allocate1D<int>(Math.Max(1, length));
+            return _accelerator!.Allocate1D<T>(count);
         }
         catch (Exception ex) when (ex is not ArgumentException)
         {
-            throw new OutOfMemoryException($"Could not allocate {what}: {Math.Max(1, length) * sizeof(int):N0} bytes on {Device} ({ex.Message}).", ex);
+            throw new OutOfMemoryException($"Could not allocate {what}: {count * sizeof(T):N0} bytes on {Device} ({ex.Message}).", ex);
         }
     }
 

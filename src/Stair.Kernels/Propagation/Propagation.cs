@@ -48,13 +48,8 @@ public static class Propagation
         fixed (float* x = input)
         fixed (float* y = output)
         {
-            PropagationJob job = PropagationJob.ForCurrentThread();
-            job.Matrix = new CsrView(rowPointers, columns, values);
-            job.Bounds = plan.Bounds(transpose);
-            job.Tier = plan.Tier;
+            PropagationJob job = PropagationJob.ForCurrentThread(new CsrView(rowPointers, columns, values), plan, transpose, width, fused: false);
             job.Input = x;
-            job.Width = width;
-            job.Fused = false;
             job.Output = y;
             job.Run(plan.Threads);
         }
@@ -136,12 +131,7 @@ public static class Propagation
             // Each layer gathers one table, streams E and writes one table: three live tables
             // instead of four, so the gathered one stays in cache. Intermediate layers go to the
             // workspace's 64-byte-aligned buffers, the last to the output.
-            PropagationJob job = PropagationJob.ForCurrentThread();
-            job.Matrix = new CsrView(rowPointers, columns, values);
-            job.Bounds = plan.Bounds(transpose);
-            job.Tier = plan.Tier;
-            job.Width = width;
-            job.Fused = true;
+            PropagationJob job = PropagationJob.ForCurrentThread(new CsrView(rowPointers, columns, values), plan, transpose, width, fused: true);
             job.Seed = e;
             job.Beta = b;
             job.Scale = c;

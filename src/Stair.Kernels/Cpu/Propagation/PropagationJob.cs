@@ -21,8 +21,17 @@ internal sealed unsafe class PropagationJob : ParallelJob
     [ThreadStatic]
     private static PropagationJob? _cached;
 
-    /// <summary>A job object for the calling thread, reused across calls.</summary>
-    public static PropagationJob ForCurrentThread() => _cached ??= new PropagationJob();
+    /// <summary>The calling thread's reusable job, set up for one product over <paramref name="matrix"/>.</summary>
+    public static PropagationJob ForCurrentThread(CsrView matrix, PropagationPlan plan, bool transpose, int width, bool fused)
+    {
+        PropagationJob job = _cached ??= new PropagationJob();
+        job.Matrix = matrix;
+        job.Bounds = plan.Bounds(transpose);
+        job.Tier = plan.Tier;
+        job.Width = width;
+        job.Fused = fused;
+        return job;
+    }
 
     public void Run(int threads)
     {
