@@ -2,13 +2,18 @@
 // fused Horner FSC layer, written once as kernel bodies and compiled by ILGPU for CUDA,
 // OpenCL and its CPU simulator.
 //
-// Layout of the work: one thread per output element (row, j), one group per row (several
-// for rows wider than the device's largest group), consecutive threads along j, so a group
-// reads whole gathered rows in coalesced stretches, all its threads read the same column
-// index and value (a broadcast) and run the same number of iterations. Every element is the same FMA chain in
-// storage order as on the CPU (acc = fma(a_k, x_k, acc) from +0), so the results are
-// deterministic, need no atomics, and match the CPU tiers bit for bit wherever the device
-// rounds FMA exactly (CUDA and OpenCL both require a correctly rounded fma; see GpuMath).
+// Layout of the work: threads along the output columns j, a group's threads all on the
+// same rows, so every thread of a group runs the same number of iterations and its loads of
+// a gathered row are contiguous; on GPUs one column per thread and one row per group, on CPU
+// devices eight columns per work-item and 32 rows per group (see the constructor). Every
+// element is one chain in storage order (acc = a_k·x_k + acc from +0), so results are
+// deterministic and need no atomics.
+//
+// Why not fma: ILGPU 1.5.3 compiles MathF.FusedMultiplyAdd on its CPU simulator but emits
+// an undeclared `FusedMultiplyAdd` call on OpenCL, and a backend intrinsic registered for
+// it (or for a NoInlining wrapper) was not applied. So the kernels multiply and add as two
+// operations: ILGPU emits them as separate statements, which OpenCL may not contract, so
+// the result is the same on every run; it differs from the CPU tiers' FMA chain by rounding.
 using ILGPU;
 using ILGPU.Runtime;
 
