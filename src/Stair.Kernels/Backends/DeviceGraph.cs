@@ -64,5 +64,13 @@ public sealed class DeviceGraph : IDisposable
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed || Owner.IsDisposed, this);
 }
 
-/// <summary>Device views of one CSR matrix.</summary>
-internal sealed record DeviceCsr(int Rows, int Columns, ArrayView<int> RowPointers, ArrayView<int> ColumnIndices, ArrayView<float> Values);
+/// <summary>Device views of one CSR matrix, with its hub rows split into chunks when it has any.</summary>
+internal sealed record DeviceCsr(int Rows, int Columns, ArrayView<int> RowPointers, ArrayView<int> ColumnIndices, ArrayView<float> Values, HubChunks? Hubs);
+
+/// <summary>
+/// Rows longer than <paramref name="Threshold"/> entries ("hubs"), each split into chunks of
+/// consecutive entries: hub h owns chunks [ChunkPointers[h], ChunkPointers[h+1]), chunk c
+/// covers entries [ChunkBegin[c], ChunkEnd[c]).
+/// </summary>
+internal sealed record HubChunks(int Threshold, int HubCount, int ChunkCount, ArrayView<int> HubRows, ArrayView<int> ChunkPointers,
+    ArrayView<int> ChunkBegin, ArrayView<int> ChunkEnd);

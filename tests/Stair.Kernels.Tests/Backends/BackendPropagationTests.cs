@@ -126,6 +126,47 @@ public class BackendPropagationTests
         AssertClose(Spmm(a, ToDouble(x), d), Spmm(a, ToDouble(x), d, absolute: true), output.ToArray(), Float64Reference.SpmmTolerance(maxRow), "gpu layout spmm");
     }
 
+    // Hub rows are summed in chunks by separate groups and combined in chunk order. The real
+    // threshold (1,024 entries) is hit by the Baby-shaped graph in validate; here a tiny one
+    // sends most rows of the test graphs down that path, in both work layouts.
+    [SkippableTheory]
+    [InlineData(Backend.IlgpuCpu, false)]
+    [InlineData(Backend.IlgpuCpu, true)]
+    [InlineData(Backend.OpenCL, false)]
+    [InlineData(Backend.Cuda, true)]
+    public void Hub_rows_split_into_chunks_match_float64_and_repeat(Backend backend, bool gpuLayout)
+    {
+        SkipIfMissing(backend);
+        using ComputeContext context = ComputeContext.Create(backend);
+        context.ForceKernelLayout(gpuLayout);
+        context.HubRowThreshold = 3;
+        context.HubChunkLength = 2;
+        foreach (string graph in new[] { "hub", "powerlaw", "adjacency" })
+        {
+            CsrMatrix a = TestGraphs.Square(graph);
+            const int d = 9, layers = 2;
+            float[] beta = StepwiseWeights.Forward(d, 0.4);
+            float[] x = TestGraphs.Table(a.Rows, d, 17);
+            using DeviceGraph g = context.Upload(a);
+            using DeviceTable input = context.Upload(x, a.Rows, d);
+            using DeviceTable output = context.Upload(TestGraphs.Poisoned(a.Rows * d), a.Rows, d);
+            using StepwiseFilter filter = context.CreateFilter(beta, layers);
+            int maxRow = Math.Max(TestGraphs.MaxRowLength(a), TestGraphs.MaxRowLength(a.Transpose()));
+            foreach (bool transpose in new[] { false, true })
+            {
+                context.Fsc(g, input, output, filter, transpose);
+                float[] first = output.ToArray();
+                AssertClose(Fsc(a, ToDouble(x), d, layers, beta, transpose), Fsc(a, ToDouble(x), d, layers, beta, transpose, absolute: true),
+                    first, Float64Reference.FscTolerance(maxRow, layers), $"hubs {backend} {graph} transpose={transpose}");
+                context.Fsc(g, input, output, filter, transpose);
+                Assert.True(output.ToArray().AsSpan().SequenceEqual(first), "not repeatable");
+                context.Spmm(g, input, output, transpose);
+                AssertClose(Spmm(a, ToDouble(x), d, transpose), Spmm(a, ToDouble(x), d, transpose, absolute: true), output.ToArray(),
+                    Float64Reference.SpmmTolerance(maxRow), $"hubs spmm {backend} {graph} transpose={transpose}");
+            }
+        }
+    }
+
     [SkippableTheory]
     [MemberData(nameof(GpuBackends))]
     public void Zero_layers_copy_and_a_rectangular_spmm_works(Backend backend)

@@ -36,7 +36,13 @@ internal enum RowEpilogueKind
 internal sealed class PropagationKernels
 {
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> _layer;
+        ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int> _layer;
+
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<int>, int, int> _chunks;
+
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, ArrayView<float>, int, int, int> _combine;
 
     /// <param name="accelerator">The accelerator to load on.</param>
     /// <param name="gpuLayout">Force the GPU (true) or CPU-device (false) work layout; null picks by device.</param>
@@ -47,13 +53,18 @@ internal sealed class PropagationKernels
         // GPUs want many small groups to fill their multiprocessors; CPU devices (PoCL, the
         // simulator) pay per group and have few cores.
         bool gpu = gpuLayout ?? (accelerator.AcceleratorType == AcceleratorType.Cuda || IsGpuOpenCL(accelerator));
+        GpuLayout = gpu;
         RowsPerGroup = gpu ? 1 : 32;
         // On a CPU OpenCL device each work-item runs scalar code; eight adjacent columns per
         // work-item give LLVM's SLP vectorizer straight-line loads and FMAs to pack. On GPUs one
         // column per thread keeps the loads coalesced across the warp.
         ColumnsPerThread = gpu ? 1 : 8;
+        _chunks = accelerator.LoadKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<int>, int, int>(ChunkKernel);
+        _combine = accelerator.LoadKernel<ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, ArrayView<float>, int, int, int>(CombineKernel);
         _layer = accelerator.LoadKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(LayerKernel);
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(LayerKernel);
     }
 
     public Accelerator Accelerator { get; }
@@ -63,17 +74,25 @@ internal sealed class PropagationKernels
     /// <summary>Rows a group walks through; enough to amortize a group's start on CPU OpenCL.</summary>
     public int RowsPerGroup { get; }
 
+    /// <summary>True for the GPU work layout (one column per thread, one row per group).</summary>
+    public bool GpuLayout { get; }
+
     /// <summary>Adjacent columns each thread computes (1 or 8).</summary>
     public int ColumnsPerThread { get; }
 
     private static bool IsGpuOpenCL(Accelerator accelerator) =>
         accelerator is ILGPU.Runtime.OpenCL.CLAccelerator cl && cl.DeviceType == ILGPU.Runtime.OpenCL.CLDeviceType.CL_DEVICE_TYPE_GPU;
 
-    /// <summary>Launches one product layer over <paramref name="rows"/> × <paramref name="width"/> outputs.</summary>
-    public void Layer(AcceleratorStream stream, ArrayView<int> rowPointers, ArrayView<int> columns, ArrayView<float> values,
-        ArrayView<float> input, ArrayView<float> output, ArrayView<float> seed, ArrayView<float> beta, ArrayView<float> scale,
-        int rows, int width, RowEpilogueKind kind)
+    /// <summary>
+    /// Launches one product layer of <paramref name="a"/> over its rows × <paramref name="width"/> outputs.
+    /// Hub rows (if any) are skipped by the main launch and summed chunk by chunk into
+    /// <paramref name="partials"/>, then combined in chunk order with the epilogue: deterministic,
+    /// and no group waits on a 10,000-entry row while the others idle.
+    /// </summary>
+    public void Layer(AcceleratorStream stream, DeviceCsr a, ArrayView<float> input, ArrayView<float> output, ArrayView<float> seed,
+        ArrayView<float> beta, ArrayView<float> scale, ArrayView<float> partials, int width, RowEpilogueKind kind)
     {
+        int rows = a.Rows;
         if (rows == 0)
         {
             return;
@@ -87,15 +106,64 @@ internal sealed class PropagationKernels
         int groupsPerRow = (threadsPerRow + groupSize - 1) / groupSize;
         int rowBlocks = (rows + RowsPerGroup - 1) / RowsPerGroup;
         int groups = checked(rowBlocks * groupsPerRow);
-        _layer(stream, new KernelConfig(groups, groupSize), rowPointers, columns, values, input, output, seed, beta, scale,
-            rows, groupsPerRow, width, (int)kind + 4 * ColumnsPerThread);
+        int mode = (int)kind + 4 * ColumnsPerThread;
+        HubChunks? hubs = a.Hubs;
+        _layer(stream, new KernelConfig(groups, groupSize), a.RowPointers, a.ColumnIndices, a.Values, input, output, seed, beta, scale,
+            rows, groupsPerRow, width, mode, hubs?.Threshold ?? int.MaxValue);
+        if (hubs is not null)
+        {
+            int columnGroupSize = Math.Min(width, MaxGroupSize);
+            int columnGroups = (width + columnGroupSize - 1) / columnGroupSize;
+            _chunks(stream, new KernelConfig(checked(hubs.ChunkCount * columnGroups), columnGroupSize), hubs.ChunkBegin, hubs.ChunkEnd,
+                a.Values, input, partials, a.ColumnIndices, columnGroups, width);
+            _combine(stream, new KernelConfig(checked(hubs.HubCount * columnGroups), columnGroupSize), partials, hubs.HubRows, hubs.ChunkPointers,
+                output, seed, beta, scale, columnGroups, width, (int)kind);
+        }
+    }
+
+    // partials[c, j] = Σ_{k in chunk c} a_k·x[col_k, j], one thread per (chunk, j).
+    private static void ChunkKernel(ArrayView<int> chunkBegin, ArrayView<int> chunkEnd, ArrayView<float> values, ArrayView<float> input,
+        ArrayView<float> partials, ArrayView<int> columns, int columnGroups, int width)
+    {
+        int chunk = Grid.IdxX / columnGroups;
+        int j = (Grid.IdxX - chunk * columnGroups) * Group.DimX + Group.IdxX;
+        if (j >= width)
+        {
+            return;
+        }
+        float acc = 0f;
+        int end = chunkEnd[chunk];
+        for (int k = chunkBegin[chunk]; k < end; k++)
+        {
+            acc += values[k] * input[(long)columns[k] * width + j];
+        }
+        partials[(long)chunk * width + j] = acc;
+    }
+
+    // For hub h: the sum of its chunks' partials in chunk order, then the epilogue.
+    private static void CombineKernel(ArrayView<float> partials, ArrayView<int> hubRows, ArrayView<int> chunkPointers, ArrayView<float> output,
+        ArrayView<float> seed, ArrayView<float> beta, ArrayView<float> scale, int columnGroups, int width, int kind)
+    {
+        int hub = Grid.IdxX / columnGroups;
+        int j = (Grid.IdxX - hub * columnGroups) * Group.DimX + Group.IdxX;
+        if (j >= width)
+        {
+            return;
+        }
+        float acc = 0f;
+        int end = chunkPointers[hub + 1];
+        for (int c = chunkPointers[hub]; c < end; c++)
+        {
+            acc += partials[(long)c * width + j];
+        }
+        Finish(output, seed, beta, scale, (long)hubRows[hub] * width + j, j, acc, kind);
     }
 
     // One thread per output column j of a block of rows; the epilogue kind is uniform over
     // the launch, so its branch costs nothing; views a kind does not use are passed as dummies.
     private static void LayerKernel(ArrayView<int> rowPointers, ArrayView<int> columns, ArrayView<float> values,
         ArrayView<float> input, ArrayView<float> output, ArrayView<float> seed, ArrayView<float> beta, ArrayView<float> scale,
-        int rows, int groupsPerRow, int width, int mode)
+        int rows, int groupsPerRow, int width, int mode, int hubThreshold)
     {
         int kind = mode & 3;
         int columnsPerThread = mode >> 2;
@@ -110,6 +178,10 @@ internal sealed class PropagationKernels
         for (int row = block * rowsPerGroup; row < rowEnd; row++)
         {
             int begin = rowPointers[row], end = rowPointers[row + 1];
+            if (end - begin > hubThreshold)
+            {
+                continue; // a hub row: summed in chunks by the chunk and combine launches
+            }
             if (columnsPerThread == 8 && j0 + 8 <= width)
             {
                 float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f, a4 = 0f, a5 = 0f, a6 = 0f, a7 = 0f;
