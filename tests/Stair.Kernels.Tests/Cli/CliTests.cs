@@ -64,6 +64,43 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Propagate_on_the_ilgpu_simulator_matches_the_reference()
+    {
+        CsrMatrix a = TestGraphs.SmallAdjacency(12, 8, seed: 2);
+        const int d = 6;
+        float[] e = TestGraphs.Table(a.Rows, d, 3);
+        ScipyNpz.WriteCsr(PathOf("A.npz"), a);
+        Npy.Write(PathOf("E.npy"), e, a.Rows, d);
+
+        var (code, stdout, stderr) = Run("propagate", "--adjacency", PathOf("A.npz"), "--input", PathOf("E.npy"), "--output", PathOf("Z.npy"),
+            "--backend", "ilgpu-cpu", "--layers", "2");
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("IlgpuCpu", stdout);
+        float[] z = Npy.ReadMatrix(PathOf("Z.npy"), out _, out _);
+        float[] beta = StepwiseWeights.Forward(d, 0.1);
+        AssertClose(Fsc(a, ToDouble(e), d, 2, beta), Fsc(a, ToDouble(e), d, 2, beta, absolute: true), z,
+            Kernels.Validation.Float64Reference.FscTolerance(TestGraphs.MaxRowLength(a), 2), "propagate --backend ilgpu-cpu");
+    }
+
+    [Fact]
+    public void Devices_lists_every_backend_and_require_fails_for_a_missing_one()
+    {
+        var (code, stdout, _) = Run("devices");
+        Assert.Equal(0, code);
+        foreach (string name in new[] { "cpu", "cuda", "opencl", "ilgpu-cpu" })
+        {
+            Assert.Matches($"(?m)^{name} +(available|missing: .+)$", stdout);
+        }
+        foreach (BackendReport report in BackendDiscovery.Probe().Where(r => !r.Available))
+        {
+            string name = report.Backend == Backend.OpenCL ? "opencl" : report.Backend == Backend.Cuda ? "cuda" : "other";
+            Assert.Equal(1, Run("devices", "--require", name).Code);
+        }
+        Assert.Equal(0, Run("devices", "--require", "cpu").Code);
+    }
+
+    [Fact]
     public void Adjacency_from_an_mmrec_inter_file_uses_training_rows_only()
     {
         File.WriteAllText(PathOf("toy.inter"), "userID\titemID\trating\ttimestamp\tx_label\n0\t0\t5\t1\t0\n0\t1\t4\t2\t0\n1\t1\t3\t3\t0\n1\t0\t1\t4\t2\n2\t2\t1\t5\t1\n");
