@@ -16,6 +16,8 @@ internal static class CliApp
 
         {AdjacencyCommand.Usage}
 
+        {KnnCommand.Usage}
+
         Exit codes: 0 success, 1 validation failure, 2 bad input or usage.
         """;
 
@@ -35,7 +37,8 @@ internal static class CliApp
                 "propagate" => PropagateCommand.Run(rest, stdout),
                 "adjacency" => AdjacencyCommand.Run(rest, stdout),
                 "devices" => DevicesCommand.Run(rest, stdout),
-                _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, devices, propagate, adjacency, help)."),
+                "knn" => KnnCommand.Run(rest, stdout),
+                _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, devices, propagate, adjacency, knn, help)."),
             };
         }
         catch (UsageException ex)

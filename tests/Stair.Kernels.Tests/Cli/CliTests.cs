@@ -101,6 +101,29 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Knn_writes_the_same_graph_as_the_library_and_rejects_mismatched_modalities()
+    {
+        float[] text = TestGraphs.Table(30, 8, 1), image = TestGraphs.Table(30, 3, 2);
+        Npy.Write(PathOf("text.npy"), text, 30, 8);
+        Npy.Write(PathOf("image.npy"), image, 30, 3);
+        Npy.Write(PathOf("short.npy"), TestGraphs.Table(29, 3, 2), 29, 3);
+
+        var (code, stdout, stderr) = Run("knn", "--features", PathOf("text.npy") + "," + PathOf("image.npy"), "--k", "5,1", "--output", PathOf("S.npz"));
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("30 items", stdout);
+        CsrMatrix expected = Kernels.KnnGraph.Build(30, [new KnnModality(text, 8, 5), new KnnModality(image, 3, 1)]);
+        Assert.Equal(expected.ToDense(), ScipyNpz.ReadCsr(PathOf("S.npz")).ToDense());
+
+        var bad = Run("knn", "--features", PathOf("text.npy") + "," + PathOf("short.npy"), "--k", "5,1", "--output", PathOf("T.npz"));
+        Assert.Equal(2, bad.Code);
+        Assert.StartsWith("error: ", bad.Err);
+        Assert.Equal(2, Run("knn", "--features", PathOf("text.npy"), "--k", "5,1", "--output", PathOf("T.npz")).Code);
+        Assert.Equal(2, Run("knn", "--features", PathOf("text.npy"), "--k", "30", "--output", PathOf("T.npz")).Code);
+        Assert.False(File.Exists(PathOf("T.npz")));
+    }
+
+    [Fact]
     public void Adjacency_from_an_mmrec_inter_file_uses_training_rows_only()
     {
         File.WriteAllText(PathOf("toy.inter"), "userID\titemID\trating\ttimestamp\tx_label\n0\t0\t5\t1\t0\n0\t1\t4\t2\t0\n1\t1\t3\t3\t0\n1\t0\t1\t4\t2\n2\t2\t1\t5\t1\n");
