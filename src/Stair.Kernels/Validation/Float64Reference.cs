@@ -80,6 +80,49 @@ public static class Float64Reference
         return output;
     }
 
+    /// <summary>
+    /// Top-k neighbours by cosine similarity in float64 (0 for a zero row), self excluded,
+    /// best first, ties to the lower index: items × k indices.
+    /// </summary>
+    public static int[] KnnTopK(ReadOnlySpan<float> features, int items, int columns, int k)
+    {
+        var norms = new double[items];
+        for (int i = 0; i < items; i++)
+        {
+            double sum = 0;
+            for (int c = 0; c < columns; c++)
+            {
+                sum += (double)features[i * columns + c] * features[i * columns + c];
+            }
+            norms[i] = Math.Sqrt(sum);
+        }
+        var result = new int[items * k];
+        var scores = new (double Score, int Index)[items - 1];
+        for (int i = 0; i < items; i++)
+        {
+            int n = 0;
+            for (int j = 0; j < items; j++)
+            {
+                if (j == i)
+                {
+                    continue;
+                }
+                double dot = 0;
+                for (int c = 0; c < columns; c++)
+                {
+                    dot += (double)features[i * columns + c] * features[j * columns + c];
+                }
+                scores[n++] = (norms[i] > 0 && norms[j] > 0 ? dot / (norms[i] * norms[j]) : 0, j);
+            }
+            Array.Sort(scores, (x, y) => x.Score != y.Score ? y.Score.CompareTo(x.Score) : x.Index.CompareTo(y.Index));
+            for (int r = 0; r < k; r++)
+            {
+                result[i * k + r] = scores[r].Index;
+            }
+        }
+        return result;
+    }
+
     /// <summary>c_l = (1−β) βˡ / (1−β^{L+1}), or 1/(L+1) at β = 1, straight from the formula.</summary>
     public static double LayerWeight(double beta, int layer, int layers)
     {
