@@ -16,6 +16,12 @@ internal static unsafe class KnnScreenCpu
 
     /// <summary>Screens every pair of <paramref name="rows"/> into <paramref name="candidates"/>; <paramref name="blockRows"/> &gt; 0 forces the block height (tests).</summary>
     public static void Screen(KnnRows rows, KnnCandidates candidates, SimdTier tier, int threads, int blockRows = 0)
+        => Run(rows, candidates, tier, threads, blockRows);
+
+    /// <summary>The same block products with no screening: the GEMM floor of <see cref="Screen"/> (benchmarks).</summary>
+    internal static void ProductsOnly(KnnRows rows, SimdTier tier, int threads) => Run(rows, null, tier, threads, 0);
+
+    private static void Run(KnnRows rows, KnnCandidates? candidates, SimdTier tier, int threads, int blockRows)
     {
         int n = rows.Count;
         if (n < 2)
@@ -91,10 +97,10 @@ internal static unsafe class KnnScreenCpu
         private readonly int _columns;
         private readonly int _rows;
         private readonly int _block;
-        private readonly KnnCandidates _candidates;
+        private readonly KnnCandidates? _candidates;
         private readonly SimdTier _tier;
 
-        public PairJob(float* unit, int columns, int rows, int block, KnnCandidates candidates, SimdTier tier)
+        public PairJob(float* unit, int columns, int rows, int block, KnnCandidates? candidates, SimdTier tier)
         {
             _unit = unit;
             _columns = columns;
@@ -121,12 +127,12 @@ internal static unsafe class KnnScreenCpu
                     {
                         DenseProduct.MultiplySelfTransposed(_tier, 1, ua, _columns, c, n, m, _columns);
                         // The block is symmetric: each row's side sees every pair of the block once.
-                        _candidates.Offer(c, n, r0, 0, m, c0, 0, n, toRows: true, toColumns: false, _tier);
+                        _candidates?.Offer(c, n, r0, 0, m, c0, 0, n, toRows: true, toColumns: false, _tier);
                     }
                     else
                     {
                         DenseProduct.MultiplyTransposed(_tier, 1, ua, _columns, _unit + (long)c0 * _columns, _columns, c, n, m, n, _columns);
-                        _candidates.Offer(c, n, r0, 0, m, c0, 0, n, toRows: true, toColumns: true, _tier);
+                        _candidates?.Offer(c, n, r0, 0, m, c0, 0, n, toRows: true, toColumns: true, _tier);
                     }
                 }
             }
