@@ -1,7 +1,8 @@
 // The ILGPU screen of the kNN graph: the packed unit rows uploaded once, every block pair
 // (a ≤ b) multiplied on the device by the shared DenseKernels (C = U_a·U_bᵀ), the block
 // downloaded and offered to both blocks' rows on the host (rows in parallel, then columns
-// in parallel, so each row of the screening state has one writer). Identity with the CPU
+// in parallel, so each row of the screening state has one writer). The next pair's product
+// is launched before the host screens the current one, so device and host overlap. Identity with the CPU
 // does not depend on the device's rounding: the screen only keeps survivors, the host
 // finish decides (Cpu/KnnGraph/KnnCandidates.cs).
 using ILGPU;
@@ -27,35 +28,55 @@ internal static unsafe class KnnScreenDevice
         }
         int b = Math.Min(n, blockRows > 0 ? blockRows : DefaultBlockRows);
         int blocks = (n + b - 1) / b;
+        var pairs = new List<(int A, int B)>();
+        for (int a = 0; a < blocks; a++)
+        {
+            for (int c = a; c < blocks; c++)
+            {
+                pairs.Add((a, c));
+            }
+        }
         DenseKernels dense = context.Dense;
         AcceleratorStream stream = context.Stream;
         using DeviceTable unit = context.Upload(rows.Unit, n, columns);
-        using DeviceTable block = context.CreateTable(b, b);
+        // Two score buffers: the device computes pair t + 1 while the host screens pair t.
+        using DeviceTable even = context.CreateTable(b, b);
+        using DeviceTable odd = context.CreateTable(b, b);
         float[] host = GC.AllocateUninitializedArray<float>(b * b, pinned: true);
         var job = new OfferJob(candidates, tier);
+
+        (int R0, int M, int C0, int N) Launch(int t)
+        {
+            (int a, int c) = pairs[t];
+            int r0 = a * b, c0 = c * b, m = Math.Min(b, n - r0), nc = Math.Min(b, n - c0);
+            ArrayView<float> u = unit.View;
+            dense.MultiplyTransposed(stream, u.SubView((long)r0 * columns, (long)m * columns), columns,
+                u.SubView((long)c0 * columns, (long)nc * columns), columns, (t % 2 == 0 ? even : odd).View, nc, m, nc, columns);
+            return (r0, m, c0, nc);
+        }
+
         fixed (float* scores = host)
         {
             job.Scores = scores;
-            for (int a = 0; a < blocks; a++)
+            (int R0, int M, int C0, int N) current = Launch(0);
+            for (int t = 0; t < pairs.Count; t++)
             {
-                for (int c = a; c < blocks; c++)
+                (int r0, int m, int c0, int nc) = current;
+                (t % 2 == 0 ? even : odd).View.SubView(0, (long)m * nc).CopyToCPU(stream, host.AsSpan(0, m * nc));
+                stream.Synchronize();
+                if (t + 1 < pairs.Count)
                 {
-                    int r0 = a * b, c0 = c * b, rowsA = Math.Min(b, n - r0), rowsC = Math.Min(b, n - c0);
-                    ArrayView<float> u = unit.View;
-                    dense.MultiplyTransposed(stream, u.SubView((long)r0 * columns, (long)rowsA * columns), columns,
-                        u.SubView((long)c0 * columns, (long)rowsC * columns), columns, block.View, rowsC, rowsA, rowsC, columns);
-                    stream.Synchronize();
-                    block.View.SubView(0, (long)rowsA * rowsC).CopyToCPU(stream, host.AsSpan(0, rowsA * rowsC));
-                    stream.Synchronize();
-                    job.Set(r0, rowsA, c0, rowsC, columnsPhase: false);
+                    current = Launch(t + 1);
+                }
+                job.Set(r0, m, c0, nc, columnsPhase: false);
+                CpuWorkerPool.Shared.Run(job, threads);
+                if (r0 != c0)
+                {
+                    job.Set(r0, m, c0, nc, columnsPhase: true);
                     CpuWorkerPool.Shared.Run(job, threads);
-                    if (a != c)
-                    {
-                        job.Set(r0, rowsA, c0, rowsC, columnsPhase: true);
-                        CpuWorkerPool.Shared.Run(job, threads);
-                    }
                 }
             }
+            stream.Synchronize();
         }
     }
 
