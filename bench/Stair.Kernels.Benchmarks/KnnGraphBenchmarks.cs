@@ -79,7 +79,7 @@ public class KnnGraphBenchmarks
                 {
                     _tier = tier;
                 }
-                _rows = KnnExact.Normalize(_features, _items, _columns, _tier, Environment.ProcessorCount);
+                _rows = KnnExact.Normalize(_features, _items, _columns, _k, _tier, Environment.ProcessorCount);
                 break;
         }
     }

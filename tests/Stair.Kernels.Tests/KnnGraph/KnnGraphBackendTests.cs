@@ -38,7 +38,7 @@ public class KnnGraphBackendTests
     {
         BackendPropagationTests.SkipIfMissing(backend);
         const int rows = 40;
-        float[] text = KnnGraphTests.Gaussian(rows, 24, 1), image = KnnGraphTests.NearTies(rows, 9, 2);
+        float[] text = KnnGraphTests.NearTies(rows, 24, 1), image = KnnGraphTests.DuplicateGroups(rows, 9, 2);
         KnnModality[] modalities = [new KnnModality(text, 24, 5), new KnnModality(image, 9, 1)];
         using ComputeContext gpu = ComputeContext.Create(backend);
         CsrMatrix device = Kernels.KnnGraph.Build(gpu, rows, modalities);

@@ -213,6 +213,46 @@ public class KnnGraphTests
         Assert.Equal([0, 1], two.AsSpan(7 * 2, 2).ToArray());
     }
 
+    internal static float[] DuplicateGroups(int rows, int columns, int seed)
+    {
+        float[] f = Gaussian(rows, columns, seed);
+        for (int i = 1; i < rows / 2; i++)
+        {
+            f.AsSpan(0, columns).CopyTo(f.AsSpan(i * columns, columns)); // the first half: one vector
+        }
+        for (int i = rows / 2 + 1; i < rows / 2 + rows / 8; i++)
+        {
+            for (int c = 0; c < columns; c++)
+            {
+                f[i * columns + c] = 2 * f[rows / 2 * columns + c]; // scaled copies: the same unit row
+            }
+        }
+        return f;
+    }
+
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void Large_duplicate_groups_are_thinned_and_still_exact(SimdTier tier)
+    {
+        const int rows = 400, columns = 21;
+        float[] f = DuplicateGroups(rows, columns, 4);
+        foreach (int k in new[] { 1, 3, 8 })
+        {
+            KnnRows packed = KnnExact.Normalize(f, rows, columns, k, tier, 2);
+            // Only the first k + 1 members of each group are screened.
+            Assert.Equal(rows - (rows / 2 - (k + 1)) - (rows / 8 - (k + 1)), packed.Count);
+            Assert.Equal(-1, packed.Leader[k]);                  // the (k+1)-th member is screened
+            Assert.Equal(0, packed.Leader[k + 1]);               // later members follow row 0
+            Assert.Equal(rows / 2, packed.Leader[rows / 2 + k + 1]);
+            Assert.Equal(-1, packed.Leader[rows - 1]);
+            int[] expected = BruteForce(f, rows, columns, k);
+            foreach (int block in new[] { 0, 32 })
+            {
+                Assert.Equal(expected, Kernels.KnnGraph.TopK(null, rows, new KnnModality(f, columns, k), new CpuOptions(tier, 2), block));
+            }
+        }
+    }
+
     [Fact]
     public void Identical_on_every_tier_thread_count_and_block_size()
     {
@@ -264,7 +304,7 @@ public class KnnGraphTests
         {
             const int rows = 40;
             float[] f = Gaussian(rows, columns, columns).Select(Math.Abs).ToArray();
-            KnnRows unit = KnnExact.Normalize(f, rows, columns, SimdTier.Scalar, 1);
+            KnnRows unit = KnnExact.Normalize(f, rows, columns, rows, SimdTier.Scalar, 1);
             double e = KnnCandidates.ScreeningError(columns);
             fixed (float* u = unit.Unit)
             {

@@ -38,7 +38,7 @@ internal static unsafe class KnnScreenDevice
         }
         DenseKernels dense = context.Dense;
         AcceleratorStream stream = context.Stream;
-        using DeviceTable unit = context.Upload(rows.Unit, n, columns);
+        using DeviceTable unit = context.Upload(rows.Unit.AsSpan(0, n * columns), n, columns);
         // Two score buffers: the device computes pair t + 1 while the host screens pair t.
         using DeviceTable even = context.CreateTable(b, b);
         using DeviceTable odd = context.CreateTable(b, b);
