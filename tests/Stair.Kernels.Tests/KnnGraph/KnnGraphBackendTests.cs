@@ -2,6 +2,10 @@
 // OpenCL and CUDA where a device exists, skipped otherwise, OpenCL required under
 // STAIR_REQUIRE_OPENCL=1): the same neighbour lists as every CPU tier, bit for bit, on
 // near-ties the device's float32 rounding cannot order. Sizes stay small for the simulator.
+using ILGPU;
+using ILGPU.Runtime;
+using Stair.Kernels.Cpu.KnnGraph;
+using Stair.Kernels.Gpu.KnnGraph;
 using Stair.Kernels.Tests.Backends;
 
 namespace Stair.Kernels.Tests.KnnGraph;
@@ -46,5 +50,41 @@ public class KnnGraphBackendTests
         Assert.Equal(cpu.RowPointers.ToArray(), device.RowPointers.ToArray());
         Assert.Equal(cpu.ColumnIndices.ToArray(), device.ColumnIndices.ToArray());
         Assert.Equal(cpu.Values.ToArray(), device.Values.ToArray());
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(GpuBackends))]
+    public void The_block_product_matches_float64_within_the_screening_bound(Backend backend)
+    {
+        BackendPropagationTests.SkipIfMissing(backend);
+        using ComputeContext gpu = ComputeContext.Create(backend);
+        var kernels = gpu.Compile(acc => new KnnBlockKernels(acc));
+        foreach ((int m, int n, int k, int lda) in new[] { (37, 70, 19, 21), (1, 1, 1, 1), (64, 65, 33, 33), (5, 130, 40, 41) })
+        {
+            float[] a = KnnGraphTests.Gaussian(m, lda, m + k), b = KnnGraphTests.Gaussian(n, lda, n + k);
+            using DeviceTable da = gpu.Upload(a, m, lda), db = gpu.Upload(b, n, lda), dc = gpu.CreateTable(m, n + 3);
+            dc.Upload(Enumerable.Repeat(float.NaN, m * (n + 3)).ToArray()); // an unwritten element fails
+            kernels.MultiplyTransposed(gpu.Stream, da.View, lda, db.View, lda, dc.View, n + 3, m, n, k);
+            float[] c = dc.ToArray();
+            for (int i = 0; i < m; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    double exact = 0, magnitude = 0;
+                    for (int p = 0; p < k; p++)
+                    {
+                        exact += (double)a[i * lda + p] * b[j * lda + p];
+                        magnitude += Math.Abs((double)a[i * lda + p] * b[j * lda + p]);
+                    }
+                    // Any order of k float32 products and sums: within γ_k·Σ|a_p b_p| (what the screen assumes).
+                    double gamma = k * Math.ScaleB(1.0, -24) / (1 - k * Math.ScaleB(1.0, -24));
+                    Assert.True(Math.Abs(c[i * (n + 3) + j] - exact) <= gamma * magnitude + 1e-30, $"{m}×{n}×{k} C[{i},{j}] = {c[i * (n + 3) + j]}, expected {exact}");
+                }
+                for (int j = n; j < n + 3; j++)
+                {
+                    Assert.True(float.IsNaN(c[i * (n + 3) + j]), "wrote past n");
+                }
+            }
+        }
     }
 }

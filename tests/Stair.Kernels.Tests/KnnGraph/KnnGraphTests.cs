@@ -327,6 +327,26 @@ public class KnnGraphTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void The_screen_keeps_few_survivors_on_spread_scores(SimdTier tier)
+    {
+        // The exact finish would mask a screen that keeps everything (or a product that returns zeros):
+        // on Gaussian rows the survivors must stay close to k.
+        const int rows = 600, columns = 64, k = 5;
+        float[] f = Gaussian(rows, columns, 11);
+        KnnRows packed = KnnExact.Normalize(f, rows, columns, k, tier, 2);
+        var candidates = new KnnCandidates(packed.Count, k, columns);
+        KnnScreenCpu.Screen(packed, candidates, tier, 2, 64);
+        long survivors = 0;
+        for (int r = 0; r < packed.Count; r++)
+        {
+            survivors += candidates.Compact(r);
+            Assert.True(candidates.Threshold(r) > 0.2f, $"row {r}: threshold {candidates.Threshold(r)}");
+        }
+        Assert.InRange(survivors, rows * k, rows * (k + 1));
+    }
+
     [Fact]
     public void The_tournament_meets_every_block_pair_once_with_disjoint_rounds()
     {

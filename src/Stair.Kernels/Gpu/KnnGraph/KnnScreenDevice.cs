@@ -18,6 +18,8 @@ internal static unsafe class KnnScreenDevice
     /// <summary>Block height on the device: 4,096² scores are 64 MB, large enough to fill a GPU.</summary>
     internal const int DefaultBlockRows = 4096;
 
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ComputeContext, KnnBlockKernels> Loaded = new();
+
     /// <summary>Screens every pair of <paramref name="rows"/> on the device; <paramref name="blockRows"/> &gt; 0 forces the block height (tests).</summary>
     public static void Screen(ComputeContext context, KnnRows rows, KnnCandidates candidates, SimdTier tier, int threads, int blockRows = 0)
     {
@@ -36,7 +38,7 @@ internal static unsafe class KnnScreenDevice
                 pairs.Add((a, c));
             }
         }
-        DenseKernels dense = context.Dense;
+        KnnBlockKernels dense = Loaded.GetValue(context, c => c.Compile(acc => new KnnBlockKernels(acc)));
         AcceleratorStream stream = context.Stream;
         using DeviceTable unit = context.Upload(rows.Unit.AsSpan(0, n * columns), n, columns);
         // Two score buffers: the device computes pair t + 1 while the host screens pair t.
