@@ -338,9 +338,9 @@ public sealed class ComputeContext : IDisposable
         {
             throw new ArgumentException($"The widths must be equal: a is {a.Rows} × {a.Width}, b is {b.Rows} × {b.Width}.", nameof(b));
         }
-        if (ReferenceEquals(c, a) || ReferenceEquals(c, b))
+        if (c.Overlaps(a) || c.Overlaps(b))
         {
-            throw new ArgumentException("The output table c must not be an input table.", nameof(c));
+            throw new ArgumentException("The output table c must not be, or overlap, an input table.", nameof(c));
         }
         ValidateShape(c, a.Rows, b.Rows, nameof(c));
         int m = a.Rows, n = b.Rows, k = a.Width;
@@ -352,7 +352,7 @@ public sealed class ComputeContext : IDisposable
         Dense.MultiplyTransposed(Stream, a.View, k, b.View, k, c.View, n, m, n, k);
     }
 
-    private unsafe void MultiplyTransposedOnCpu(float[] a, float[] b, float[] c, int m, int n, int k, bool self)
+    private unsafe void MultiplyTransposedOnCpu(Span<float> a, Span<float> b, Span<float> c, int m, int n, int k, bool self)
     {
         SimdTier tier = SimdTiers.Resolve(_cpuOptions.Tier);
         int threads = _cpuOptions.EffectiveThreads;
