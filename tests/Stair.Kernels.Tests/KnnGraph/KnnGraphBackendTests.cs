@@ -2,10 +2,6 @@
 // OpenCL and CUDA where a device exists, skipped otherwise, OpenCL required under
 // STAIR_REQUIRE_OPENCL=1): the same neighbour lists as every CPU tier, bit for bit, on
 // near-ties the device's float32 rounding cannot order. Sizes stay small for the simulator.
-using ILGPU;
-using ILGPU.Runtime;
-using Stair.Kernels.Cpu.KnnGraph;
-using Stair.Kernels.Gpu.KnnGraph;
 using Stair.Kernels.Tests.Backends;
 
 namespace Stair.Kernels.Tests.KnnGraph;
@@ -58,7 +54,7 @@ public class KnnGraphBackendTests
     {
         BackendPropagationTests.SkipIfMissing(backend);
         using ComputeContext gpu = ComputeContext.Create(backend);
-        var kernels = gpu.Compile(acc => new KnnBlockKernels(acc));
+        var kernels = gpu.Dense;
         foreach ((int m, int n, int k, int lda) in new[] { (37, 70, 19, 21), (1, 1, 1, 1), (64, 65, 33, 33), (5, 130, 40, 41) })
         {
             float[] a = KnnGraphTests.Gaussian(m, lda, m + k), b = KnnGraphTests.Gaussian(n, lda, n + k);

@@ -1,5 +1,5 @@
 // The ILGPU screen of the kNN graph: the packed unit rows uploaded once, every block pair
-// (a ≤ b) multiplied on the device by KnnBlockKernels (C = U_a·U_bᵀ), the block
+// (a ≤ b) multiplied on the device by the shared DenseKernels (C = U_a·U_bᵀ), the block
 // downloaded and offered to both blocks' rows on the host (rows in parallel, then columns
 // in parallel, so each row of the screening state has one writer). The next pair's product
 // is launched before the host screens the current one, so device and host overlap. Identity with the CPU
@@ -9,6 +9,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using Stair.Kernels.Cpu;
 using Stair.Kernels.Cpu.KnnGraph;
+using Stair.Kernels.Gpu.Dense;
 
 namespace Stair.Kernels.Gpu.KnnGraph;
 
@@ -16,9 +17,6 @@ internal static unsafe class KnnScreenDevice
 {
     /// <summary>Block height on the device: 4,096² scores are 64 MB, large enough to fill a GPU.</summary>
     internal const int DefaultBlockRows = 4096;
-
-    // The block kernel, loaded once per context on first use and kept with it.
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ComputeContext, KnnBlockKernels> Loaded = new();
 
     /// <summary>Screens every pair of <paramref name="rows"/> on the device; <paramref name="blockRows"/> &gt; 0 forces the block height (tests).</summary>
     public static void Screen(ComputeContext context, KnnRows rows, KnnCandidates candidates, SimdTier tier, int threads, int blockRows = 0)
@@ -38,7 +36,7 @@ internal static unsafe class KnnScreenDevice
                 pairs.Add((a, c));
             }
         }
-        KnnBlockKernels dense = Loaded.GetValue(context, c => c.Compile(acc => new KnnBlockKernels(acc)));
+        DenseKernels dense = context.Dense;
         AcceleratorStream stream = context.Stream;
         using DeviceTable unit = context.Upload(rows.Unit.AsSpan(0, n * columns), n, columns);
         // Two score buffers: the device computes pair t + 1 while the host screens pair t.
