@@ -18,6 +18,10 @@ internal static class CliApp
 
         {KnnCommand.Usage}
 
+        {FeaturesCommand.Usage}
+
+        {PrepareCommand.Usage}
+
         {WhitenCommand.Usage}
 
         Exit codes: 0 success, 1 validation failure, 2 bad input or usage.
@@ -40,8 +44,10 @@ internal static class CliApp
                 "adjacency" => AdjacencyCommand.Run(rest, stdout),
                 "devices" => DevicesCommand.Run(rest, stdout),
                 "knn" => KnnCommand.Run(rest, stdout),
+                "features" => FeaturesCommand.Run(rest, stdout),
+                "prepare" => PrepareCommand.Run(rest, stdout),
                 "whiten" => WhitenCommand.Run(rest, stdout),
-                _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, devices, propagate, adjacency, knn, whiten, help)."),
+                _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, devices, propagate, adjacency, knn, features, prepare, whiten, help)."),
             };
         }
         catch (UsageException ex)
