@@ -44,8 +44,8 @@ public sealed class WhitenCommandTests : IDisposable
         Assert.Equal(2, userRows);
         for (int j = 0; j < 8; j++)
         {
-            Assert.Equal((expected.ItemTable[j] + expected.ItemTable[29 * 8 + j]) / 2, users[j], 5);
-            Assert.Equal(expected.ItemTable[8 + j], users[8 + j], 5);   // user 1: item 1 only (item 0 is a test row, label 2)
+            Assert.Equal((expected.ItemTable[j] + expected.ItemTable[29 * 8 + j]) / 2, users[j], 1e-5f);
+            Assert.Equal(expected.ItemTable[8 + j], users[8 + j], 1e-5f);   // user 1: item 1 only (item 0 is a test row, label 2)
         }
     }
 

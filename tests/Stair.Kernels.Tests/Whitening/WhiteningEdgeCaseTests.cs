@@ -76,7 +76,7 @@ public class WhiteningEdgeCaseTests
         {
             for (int j = 0; j < d; j++)
             {
-                Assert.Equal(m.Embedding[i * d + j], m.Embedding[(i + 30) * d + j], 5);
+                Assert.Equal(m.Embedding[i * d + j], m.Embedding[(i + 30) * d + j]);   // each product element depends on its own rows only: bitwise equal
             }
         }
         (double[] w, _, _) = WhiteningReference.Whiten(x, 60, columns, d);
@@ -96,7 +96,7 @@ public class WhiteningEdgeCaseTests
         for (int k = 0; k < r.ItemTable.Length; k++)
         {
             float expected = (float)((1.0 * r.Modalities[0].Embedding[k] + 3.0 * r.Modalities[1].Embedding[k]) / 4.0);
-            Assert.Equal(expected, r.ItemTable[k], 5);
+            Assert.Equal(expected, r.ItemTable[k], 1e-5f);
         }
     }
 
@@ -170,7 +170,7 @@ public class WhiteningEdgeCaseTests
             for (int j = 0; j < d; j++)
             {
                 double mean = its.Length == 0 ? 0 : its.Average(it => (double)r.ItemTable[it * d + j]);
-                Assert.Equal(mean, table[user * d + j], 5);
+                Assert.True(Math.Abs(mean - table[user * d + j]) <= 1e-6, $"user {user}, column {j}: {table[user * d + j]} vs {mean}");   // float32 rounding of a mean of O(1) values
             }
         }
         Assert.Throws<ArgumentException>(() => r.UserTable(GraphBuilder.LeftNormalizedInteractions(2, items + 1, [0], [0])));
@@ -249,7 +249,7 @@ public class WhiteningEdgeCaseTests
         float[] expected = cpu.UserTable(left);
         for (int k = 0; k < users.Length; k++)
         {
-            Assert.Equal(expected[k], users[k], 3);
+            Assert.Equal(expected[k], users[k], 1e-4f);
         }
     }
 }
