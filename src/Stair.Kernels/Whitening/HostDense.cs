@@ -14,12 +14,23 @@ internal static class HostDense
     /// </summary>
     public static (double[] Values, double[] VectorRows) SymmetricEigen(ReadOnlySpan<float> a, int n)
     {
+        var d = new double[n * n];
+        for (int k = 0; k < d.Length; k++)
+        {
+            d[k] = a[k];
+        }
+        return SymmetricEigen(d, n);
+    }
+
+    /// <inheritdoc cref="SymmetricEigen(ReadOnlySpan{float}, int)"/>
+    public static (double[] Values, double[] VectorRows) SymmetricEigen(double[] a, int n)
+    {
         var m = Matrix<double>.Build.Dense(n, n);
         for (int i = 0; i < n; i++)
         {
             for (int j = 0; j <= i; j++)
             {
-                double v = 0.5 * ((double)a[i * n + j] + a[j * n + i]);
+                double v = 0.5 * (a[i * n + j] + a[j * n + i]);
                 m[i, j] = v;
                 m[j, i] = v;
             }
@@ -101,5 +112,153 @@ internal static class HostDense
             }
         }
         return v.Length > 0 && v[best] < 0 ? -1 : 1;
+    }
+}
+
+internal static class ThinAlgebra
+{
+    /// <summary>
+    /// Aᵀ·B in float64 for tall row-major n × ℓa and n × ℓb matrices (ℓa × ℓb result, row-major): the ℓ-sized
+    /// Gram and cross products of subspace iteration. Columns are converted to float64 rows first so each entry
+    /// is one SIMD dot product in a fixed order (any thread count gives the same bits).
+    /// </summary>
+    public static double[] CrossProduct(float[] a, int la, float[] b, int lb, int n, int threads)
+    {
+        double[] ad = Columns(a, la, n);
+        double[] bd = ReferenceEquals(a, b) ? ad : Columns(b, lb, n);
+        var m = new double[la * lb];
+        bool symmetric = ReferenceEquals(a, b);
+        Parallel.For(0, la, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, i =>
+        {
+            ReadOnlySpan<double> x = ad.AsSpan(i * n, n);
+            for (int j = symmetric ? i : 0; j < lb; j++)
+            {
+                double v = Dot(x, bd.AsSpan(j * n, n));
+                m[i * lb + j] = v;
+                if (symmetric)
+                {
+                    m[j * lb + i] = v;
+                }
+            }
+        });
+        return m;
+    }
+
+    private static double[] Columns(float[] a, int l, int n)
+    {
+        var d = new double[l * n];
+        for (int c = 0; c < n; c++)
+        {
+            for (int j = 0; j < l; j++)
+            {
+                d[j * n + c] = a[c * l + j];
+            }
+        }
+        return d;
+    }
+
+    private static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
+    {
+        var acc0 = System.Numerics.Vector<double>.Zero;
+        var acc1 = System.Numerics.Vector<double>.Zero;
+        int w = System.Numerics.Vector<double>.Count, p = 0;
+        for (; p <= x.Length - 2 * w; p += 2 * w)
+        {
+            acc0 += new System.Numerics.Vector<double>(x.Slice(p)) * new System.Numerics.Vector<double>(y.Slice(p));
+            acc1 += new System.Numerics.Vector<double>(x.Slice(p + w)) * new System.Numerics.Vector<double>(y.Slice(p + w));
+        }
+        double s = System.Numerics.Vector.Sum(acc0 + acc1);
+        for (; p < x.Length; p++)
+        {
+            s += x[p] * y[p];
+        }
+        return s;
+    }
+
+    /// <summary>
+    /// The transform B (k × ℓ, row-major, float32) with Q = Y·Bᵀ orthonormal for the Gram M = YᵀY: B = L⁻¹·D^{-1/2}
+    /// from the Cholesky factor of the unit-diagonal D^{-1/2} M D^{-1/2}. A column whose Cholesky pivot is at most
+    /// <paramref name="dependent"/> of its own norm² (linearly dependent on earlier ones, or zero) is dropped, so k ≤ ℓ.
+    /// </summary>
+    public static float[] CholeskyOrthonormalizer(double[] m, int l, double dependent, out int k)
+    {
+        var scale = new double[l];
+        for (int i = 0; i < l; i++)
+        {
+            scale[i] = m[i * l + i] > 0 ? 1.0 / Math.Sqrt(m[i * l + i]) : 0.0;
+        }
+        var lower = new double[l * l];
+        var kept = new bool[l];
+        for (int i = 0; i < l; i++)
+        {
+            if (scale[i] == 0)
+            {
+                continue;
+            }
+            for (int j = 0; j <= i; j++)
+            {
+                if (j < i && !kept[j])
+                {
+                    continue;
+                }
+                double s = m[i * l + j] * scale[i] * scale[j];
+                for (int p = 0; p < j; p++)
+                {
+                    s -= lower[i * l + p] * lower[j * l + p];
+                }
+                if (j < i)
+                {
+                    lower[i * l + j] = s / lower[j * l + j];
+                }
+                else if (s > dependent)
+                {
+                    lower[i * l + i] = Math.Sqrt(s);
+                    kept[i] = true;
+                }
+            }
+            if (!kept[i])
+            {
+                lower.AsSpan(i * l, i).Clear();
+            }
+        }
+        // Rows of L⁻¹ for the kept indices (forward substitution), then × D^{-1/2}.
+        var inverse = new double[l * l];
+        for (int i = 0; i < l; i++)
+        {
+            if (!kept[i])
+            {
+                continue;
+            }
+            inverse[i * l + i] = 1.0 / lower[i * l + i];
+            for (int j = 0; j < i; j++)
+            {
+                if (!kept[j])
+                {
+                    continue;
+                }
+                double s = 0;
+                for (int p = j; p < i; p++)
+                {
+                    s += lower[i * l + p] * inverse[p * l + j];
+                }
+                inverse[i * l + j] = -s / lower[i * l + i];
+            }
+        }
+        k = kept.Count(x => x);
+        var b = new float[k * l];
+        int row = 0;
+        for (int i = 0; i < l; i++)
+        {
+            if (!kept[i])
+            {
+                continue;
+            }
+            for (int j = 0; j <= i; j++)
+            {
+                b[row * l + j] = (float)(inverse[i * l + j] * scale[j]);
+            }
+            row++;
+        }
+        return b;
     }
 }

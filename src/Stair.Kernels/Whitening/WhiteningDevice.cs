@@ -49,6 +49,8 @@ internal abstract class WhiteningDevice : IDisposable
 /// <summary>The SIMD CPU backend: host arrays, the shared DenseProduct on every thread.</summary>
 internal sealed unsafe class CpuWhiteningDevice(SimdTier tier, int threads) : WhiteningDevice
 {
+    public int Threads => threads;
+
     private sealed class HostOperand(float[] data, int rows, int columns) : DenseOperand(rows, columns)
     {
         public float[] Data { get; } = data;

@@ -6,7 +6,7 @@ namespace Stair.Kernels.WhiteningCore;
 internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions options)
 {
     /// <summary>Sides up to this size get a dense float64 eigensolver on the whole Gram matrix (see kernels.md, "Whitening").</summary>
-    internal static int DenseEigenLimit = 1024;
+    internal static int DenseEigenLimit = 96;
 
     /// <summary>Block subspace iteration stops when every wanted Ritz pair has ‖Gv − θv‖ ≤ this × θ_1.</summary>
     internal const double ResidualTolerance = 1e-5;
@@ -32,40 +32,44 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
         }
     }
 
+    // Thin matrices are kept "tall" (n × ℓ, row-major), the shape the shared product makes fast: big·basisᵀ with
+    // the big operand as A. A basis enters a product as B through its (ℓ × n) transpose.
+    private DenseOperand Apply(DenseOperand big, float[] tall, int l)
+    {
+        int n = big.Columns;
+        using DenseOperand rows = device.Upload(HostDense.Transpose(tall, n, l), l, n);
+        return device.Product(big, rows);
+    }
+
     private (double[] URows, double[] Sigma) Exact(DenseOperand xc, DenseOperand xt, int t)
     {
         int items = xc.Rows, columns = xc.Columns;
         bool featureSide = columns <= items;
-        double[] vectors;
         int n = featureSide ? columns : items;
+        float[] v;   // n × k tall: the top eigenvectors of the Gram matrix
+        int k;
         using (DenseOperand g = featureSide ? device.Gram(xt) : device.Gram(xc))
         {
-            vectors = TopEigenvectors(g, n, t);
+            (v, k) = TopEigenvectors(g, n, t);
         }
-        t = vectors.Length / n;
-        using DenseOperand v = device.Upload(ToFloat(vectors), t, n);
-        // Feature side: rows of V·X_cᵀ are (X_c v_j)ᵀ = σ_j u_jᵀ. Item side: rows of U·X_c are σ_j v_jᵀ.
-        using DenseOperand p = device.Product(v, featureSide ? xc : xt);
+        // Feature side: X_c·v_j = σ_j u_j. Item side: X_cᵀ·u_j = σ_j v_j (its norm is σ_j).
+        using DenseOperand p = Apply(featureSide ? xc : xt, v, k);
         float[] ph = device.Download(p);
-        var sigma = new double[t];
-        var u = new double[(long)t * items];
-        for (int j = 0; j < t; j++)
+        int pr = p.Rows;
+        var sigma = new double[k];
+        var u = new double[(long)k * items];
+        for (int j = 0; j < k; j++)
         {
-            ReadOnlySpan<float> row = ph.AsSpan(j * p.Columns, p.Columns);
-            sigma[j] = Norm(row);
-            Span<double> uj = u.AsSpan(j * items, items);
-            if (featureSide)
+            sigma[j] = ColumnNorm(ph, pr, k, j);
+            double scale = sigma[j] > 0 ? 1.0 / sigma[j] : 0.0;
+            for (int i = 0; i < items; i++)
             {
-                double scale = sigma[j] > 0 ? 1.0 / sigma[j] : 0.0;
-                for (int i = 0; i < items; i++)
-                {
-                    uj[i] = row[i] * scale;
-                }
+                u[(long)j * items + i] = featureSide ? ph[i * k + j] * scale : v[i * k + j];
             }
-            else
-            {
-                vectors.AsSpan(j * items, items).CopyTo(uj);
-            }
+        }
+        if (!featureSide)
+        {
+            Renormalize(u, k, items);
         }
         return SortBySigma(u, sigma, items);
     }
@@ -74,180 +78,185 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
     {
         int items = xc.Rows, columns = xc.Columns;
         int width = Math.Min(t + options.Oversampling, Math.Min(items, columns));
-        DenseOperand q;
+        DenseOperand y;
         using (DenseOperand omega = device.Upload(HostDense.Gaussian(width, columns, options.Seed), width, columns))
         {
-            q = Orthonormalize(device.Product(omega, xc));          // rows (X_c ω_i)ᵀ: the sketch of the range
+            y = device.Product(xc, omega);                          // X_c·Ω: items × ℓ
         }
-        for (int pass = 0; pass < options.PowerIterations; pass++)
+        (float[] q, int l) = Orthonormalize(y, passes: options.PowerIterations > 0 ? 1 : 2);
+        for (int pass = 0; pass < options.PowerIterations && l > 0; pass++)
         {
-            DenseOperand z = Orthonormalize(device.Product(q, xt)); // rows (X_cᵀ q_i)ᵀ
-            q.Dispose();
-            q = Orthonormalize(device.Product(z, xc));              // rows (X_c z_i)ᵀ
-            z.Dispose();
+            (float[] z, int lz) = Orthonormalize(Apply(xt, q, l), passes: 1);  // X_cᵀ·Q: columns × ℓ
+            if (lz == 0)
+            {
+                l = 0;
+                break;
+            }
+            (q, l) = Orthonormalize(Apply(xc, z, lz), passes: pass + 1 < options.PowerIterations ? 1 : 2);   // X_c·Z: items × ℓ
         }
-        using (q)
+        if (l == 0)
         {
-            if (q.Rows == 0)
-            {
-                return ([], []);
-            }
-            // B = Q·X_c (ℓ × F); B·Bᵀ = W Θ Wᵀ; u_j = Qᵀ w_j; σ_j = ‖u_jᵀ X_c‖ (not √θ_j: the norm keeps float32
-            // accuracy for small σ where the squared Gram would lose it).
-            using DenseOperand b = device.Product(q, xt);
-            using DenseOperand m = device.Gram(b);
-            (double[] _, double[] w) = HostDense.SymmetricEigen(device.Download(m), q.Rows);
-            int k = Math.Min(t, q.Rows);
-            using DenseOperand rotation = device.Upload(ToFloat(w.AsSpan(0, k * q.Rows)), k, q.Rows);
-            using DenseOperand qT = device.Upload(HostDense.Transpose(device.Download(q), q.Rows, items), items, q.Rows);
-            using DenseOperand bT = device.Upload(HostDense.Transpose(device.Download(b), b.Rows, columns), columns, b.Rows);
-            using DenseOperand uRows = device.Product(rotation, qT);
-            using DenseOperand sRows = device.Product(rotation, bT);
-            float[] uh = device.Download(uRows), sh = device.Download(sRows);
-            var u = new double[(long)k * items];
-            var sigma = new double[k];
-            for (int j = 0; j < k; j++)
-            {
-                sigma[j] = Norm(sh.AsSpan(j * columns, columns));
-                ReadOnlySpan<float> row = uh.AsSpan(j * items, items);
-                // Renormalize: Qᵀw_j is a unit vector up to float32 rounding of the rotation.
-                double norm = Norm(row), scale = norm > 0 ? 1.0 / norm : 0.0;
-                for (int i = 0; i < items; i++)
-                {
-                    u[(long)j * items + i] = row[i] * scale;
-                }
-            }
-            return SortBySigma(u, sigma, items);
+            return ([], []);
         }
+        // Bᵀ = X_cᵀ·Q (columns × ℓ); BᵀB... = W Θ Wᵀ; u_j = Q·w_j; σ_j = ‖X_cᵀ u_j‖ = ‖Bᵀ w_j‖ (a norm, not √θ_j:
+        // it keeps float32 accuracy for small σ where the squared Gram would lose it).
+        float[] bt;
+        using (DenseOperand b = Apply(xt, q, l))
+        {
+            bt = device.Download(b).AsSpan(0, columns * l).ToArray();
+        }
+        double[] m = ThinAlgebra.CrossProduct(bt, l, bt, l, columns, Threads);
+        (double[] _, double[] w) = HostDense.SymmetricEigen(m, l);
+        int k = Math.Min(t, l);
+        float[] wk = ToFloat(w.AsSpan(0, k * l));
+        using DenseOperand rotation = device.Upload(wk, k, l);
+        using DenseOperand qTall = device.Upload(q, items, l);
+        using DenseOperand bTall = device.Upload(bt, columns, l);
+        using DenseOperand uTall = device.Product(qTall, rotation);
+        using DenseOperand sTall = device.Product(bTall, rotation);
+        float[] uh = device.Download(uTall), sh = device.Download(sTall);
+        var u = new double[(long)k * items];
+        var sigma = new double[k];
+        for (int j = 0; j < k; j++)
+        {
+            sigma[j] = ColumnNorm(sh, columns, k, j);
+            for (int i = 0; i < items; i++)
+            {
+                u[(long)j * items + i] = uh[i * k + j];
+            }
+        }
+        Renormalize(u, k, items);
+        return SortBySigma(u, sigma, items);
     }
 
-    // The top-t eigenvectors (rows, t × n) of the symmetric n × n matrix g: dense solver for small n, else block
+    private int Threads => device is CpuWhiteningDevice cpu ? cpu.Threads : Environment.ProcessorCount;
+
+    // The top-t eigenvectors (tall n × k) of the symmetric n × n matrix g: dense solver for small n, else block
     // subspace iteration with Rayleigh–Ritz each step, to a residual of ResidualTolerance·θ_1.
-    private double[] TopEigenvectors(DenseOperand g, int n, int t)
+    private (float[] Tall, int K) TopEigenvectors(DenseOperand g, int n, int t)
     {
         LastIterations = 0;
         if (n <= DenseEigenLimit)
         {
             (double[] _, double[] rows) = HostDense.SymmetricEigen(device.Download(g), n);
-            return rows.AsSpan(0, t * n).ToArray();
+            return (HostDense.Transpose(ToFloat(rows.AsSpan(0, t * n)), t, n), t);
         }
-        // Block width 2t (at least t + 16): convergence per step goes as θ_{ℓ+1}/θ_t.
-        int width = Math.Min(n, Math.Max(2 * t, t + 16));
-        DenseOperand q;
+        int width = Math.Min(n, t + Math.Max(16, t / 4));
+        float[] q;
+        int l;
         using (DenseOperand start = device.Upload(HostDense.Gaussian(width, n, options.Seed), width, n))
         {
-            q = Orthonormalize(device.Product(start, g));
+            (q, l) = Orthonormalize(device.Product(g, start));
         }
-        try
+        while (true)
         {
-            while (true)
+            LastIterations++;
+            float[] y;
+            using (DenseOperand yo = Apply(g, q, l))               // G·Q (n × ℓ)
             {
-                LastIterations++;
-                int l = q.Rows;
-                using DenseOperand y = device.Product(q, g);         // rows (G q_i)ᵀ (G is symmetric)
-                using DenseOperand h = device.Product(q, y);         // q_iᵀ G q_j
-                (double[] theta, double[] w) = HostDense.SymmetricEigen(device.Download(h), l);
-                using DenseOperand rotation = device.Upload(ToFloat(w), l, l);
-                using DenseOperand qT = device.Upload(HostDense.Transpose(device.Download(q), l, n), n, l);
-                using DenseOperand yT = device.Upload(HostDense.Transpose(device.Download(y), l, n), n, l);
-                using DenseOperand ritz = device.Product(rotation, qT);
-                DenseOperand gRitz = device.Product(rotation, yT);
-                float[] rh = device.Download(ritz), gh = device.Download(gRitz);
-                int k = Math.Min(t, l);
-                double worst = 0;
-                for (int j = 0; j < k; j++)
-                {
-                    double sum = 0;
-                    for (int c = 0; c < n; c++)
-                    {
-                        double r = gh[j * n + c] - theta[j] * rh[j * n + c];
-                        sum += r * r;
-                    }
-                    worst = Math.Max(worst, Math.Sqrt(sum));
-                }
-                if (theta[0] <= 0 || worst <= ResidualTolerance * theta[0] || LastIterations >= MaxEigenIterations)
-                {
-                    gRitz.Dispose();
-                    var result = new double[k * n];
-                    for (int j = 0; j < k; j++)
-                    {
-                        ReadOnlySpan<float> row = rh.AsSpan(j * n, n);
-                        double norm = Norm(row), scale = norm > 0 ? 1.0 / norm : 0.0;
-                        for (int c = 0; c < n; c++)
-                        {
-                            result[j * n + c] = row[c] * scale;
-                        }
-                    }
-                    return result;
-                }
-                q.Dispose();
-                q = Orthonormalize(gRitz);
+                y = device.Download(yo).AsSpan(0, n * l).ToArray();
             }
-        }
-        finally
-        {
-            q.Dispose();
+            double[] h = ThinAlgebra.CrossProduct(q, l, y, l, n, Threads);   // Qᵀ G Q
+            (double[] theta, double[] w) = HostDense.SymmetricEigen(h, l);
+            using DenseOperand rotation = device.Upload(ToFloat(w), l, l);
+            float[] ritz, gRitz;
+            using (DenseOperand qo = device.Upload(q, n, l))
+            using (DenseOperand r = device.Product(qo, rotation))
+            {
+                ritz = device.Download(r).AsSpan(0, n * l).ToArray();
+            }
+            DenseOperand gr;
+            using (DenseOperand yo = device.Upload(y, n, l))
+            {
+                gr = device.Product(yo, rotation);
+            }
+            gRitz = device.Download(gr);
+            int k = Math.Min(t, l);
+            double worst = 0;
+            for (int j = 0; j < k; j++)
+            {
+                double sum = 0;
+                for (int c = 0; c < n; c++)
+                {
+                    double res = gRitz[c * l + j] - theta[j] * ritz[c * l + j];
+                    sum += res * res;
+                }
+                worst = Math.Max(worst, Math.Sqrt(sum));
+            }
+            if (theta[0] <= 0 || worst <= ResidualTolerance * theta[0] || LastIterations >= MaxEigenIterations)
+            {
+                gr.Dispose();
+                var result = new float[n * k];
+                for (int c = 0; c < n; c++)
+                {
+                    ritz.AsSpan(c * l, k).CopyTo(result.AsSpan(c * k, k));
+                }
+                return (result, k);
+            }
+            (q, l) = Orthonormalize(gr);
         }
     }
 
     /// <summary>
-    /// An orthonormal basis (rows) of the row space of <paramref name="y"/>, which it consumes: rows scaled to unit
-    /// length, then twice Y ← Λ^{-1/2}Wᵀ·Y from the eigenpairs of Y·Yᵀ (the second pass repairs the float32 loss of
-    /// the first). Directions with eigenvalue ≤ 1e-10 of the largest (linearly dependent rows) are dropped.
+    /// An orthonormal basis (tall n × k) of the column space of the tall <paramref name="y"/>, which it consumes:
+    /// Y ← Y·(L⁻¹D^{-1/2})ᵀ from the Cholesky factor of the scaled float64 Gram YᵀY, twice by default (CholQR2: the
+    /// second pass repairs what the first lost to rounding; between power passes one is enough, the next product
+    /// only needs a well-conditioned basis of the same span). A column dependent on earlier ones (Cholesky pivot ≤ 1e-10 of
+    /// its scaled norm²) is dropped, so k ≤ ℓ; k = 0 when Y is zero.
     /// </summary>
-    internal DenseOperand Orthonormalize(DenseOperand y)
+    internal (float[] Tall, int K) Orthonormalize(DenseOperand y, int passes = 2)
     {
-        int n = y.Columns;
-        float[] host = device.Download(y).AsSpan(0, y.Rows * n).ToArray();
-        int rows = y.Rows;
+        int n = y.Rows, l = y.Columns;
+        float[] host = device.Download(y).AsSpan(0, n * l).ToArray();
         y.Dispose();
+        for (int pass = 0; pass < passes && l > 0; pass++)
+        {
+            double[] m = ThinAlgebra.CrossProduct(host, l, host, l, n, Threads);
+            float[] b = ThinAlgebra.CholeskyOrthonormalizer(m, l, DependentDirection, out int k);
+            if (k == 0)
+            {
+                return ([], 0);
+            }
+            using DenseOperand current = device.Upload(host, n, l);
+            using DenseOperand transform = device.Upload(b, k, l);
+            using DenseOperand next = device.Product(current, transform);
+            host = device.Download(next).AsSpan(0, n * k).ToArray();
+            l = k;
+        }
+        return (host, l);
+    }
+
+    private static double ColumnNorm(float[] tall, int rows, int l, int j)
+    {
+        double sum = 0;
         for (int i = 0; i < rows; i++)
         {
-            Span<float> row = host.AsSpan(i * n, n);
-            double norm = Norm(row);
-            if (norm > 0)
-            {
-                float scale = (float)(1.0 / norm);
-                for (int c = 0; c < n; c++)
-                {
-                    row[c] *= scale;
-                }
-            }
+            double v = tall[i * l + j];
+            sum += v * v;
         }
-        for (int pass = 0; pass < 2 && rows > 0; pass++)
+        return Math.Sqrt(sum);
+    }
+
+    // Unit rows (a basis vector is unit length up to the float32 rounding of the products that made it).
+    private static void Renormalize(double[] rows, int k, int n)
+    {
+        for (int j = 0; j < k; j++)
         {
-            float[] m;
-            using (DenseOperand current = device.Upload(host, rows, n))
-            using (DenseOperand gram = device.Gram(current))
+            Span<double> r = rows.AsSpan(j * n, n);
+            double sum = 0;
+            foreach (double v in r)
             {
-                m = device.Download(gram).AsSpan(0, rows * rows).ToArray();
+                sum += v * v;
             }
-            (double[] lambda, double[] w) = HostDense.SymmetricEigen(m, rows);
-            int keep = 0;
-            while (keep < rows && lambda[0] > 0 && lambda[keep] > DependentDirection * lambda[0])
+            if (sum > 0)
             {
-                keep++;
-            }
-            var transform = new float[keep * rows];
-            for (int i = 0; i < keep; i++)
-            {
-                double scale = 1.0 / Math.Sqrt(lambda[i]);
-                for (int j = 0; j < rows; j++)
+                double scale = 1.0 / Math.Sqrt(sum);
+                for (int i = 0; i < n; i++)
                 {
-                    transform[i * rows + j] = (float)(w[i * rows + j] * scale);
+                    r[i] *= scale;
                 }
             }
-            if (keep == 0)
-            {
-                return device.Upload([], 0, n);
-            }
-            using DenseOperand tr = device.Upload(transform, keep, rows);
-            using DenseOperand yT = device.Upload(HostDense.Transpose(host, rows, n), n, rows);
-            using DenseOperand next = device.Product(tr, yT);
-            host = device.Download(next).AsSpan(0, keep * n).ToArray();
-            rows = keep;
         }
-        return device.Upload(host, rows, n);
     }
 
     private static (double[] URows, double[] Sigma) SortBySigma(double[] u, double[] sigma, int items)

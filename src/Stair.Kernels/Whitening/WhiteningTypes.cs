@@ -28,8 +28,8 @@ public sealed record WhiteningOptions
     /// <summary>Exact (default) or randomized.</summary>
     public WhiteningMethod Method { get; init; } = WhiteningMethod.Exact;
 
-    /// <summary>Randomized: extra columns p beyond d in the sketch (≥ 0).</summary>
-    public int Oversampling { get; init; } = 16;
+    /// <summary>Randomized: extra columns p beyond d in the sketch (≥ 0; default 32, see kernels.md "Whitening" for the measurement).</summary>
+    public int Oversampling { get; init; } = 32;
 
     /// <summary>Randomized: power passes q (≥ 0), each one Xᵀ·Q and one X·Z product, re-orthonormalized.</summary>
     public int PowerIterations { get; init; } = 3;
