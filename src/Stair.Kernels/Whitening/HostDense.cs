@@ -57,9 +57,9 @@ internal static class HostDense
     }
 
     /// <summary>The transpose of a rows × columns row-major matrix.</summary>
-    public static float[] Transpose(ReadOnlySpan<float> a, int rows, int columns)
+    public static float[] Transpose(ReadOnlySpan<float> a, int rows, int columns, float[]? into = null)
     {
-        var t = new float[a.Length];
+        float[] t = into ?? new float[(long)rows * columns];
         const int Tile = 32;
         for (int i0 = 0; i0 < rows; i0 += Tile)
         {
@@ -126,9 +126,27 @@ internal static class ThinAlgebra
     {
         double[] ad = Columns(a, la, n);
         double[] bd = ReferenceEquals(a, b) ? ad : Columns(b, lb, n);
+        try
+        {
+            return CrossProduct(ad, la, bd, lb, n, threads, ReferenceEquals(a, b));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<double>.Shared.Return(ad);
+            if (!ReferenceEquals(ad, bd))
+            {
+                System.Buffers.ArrayPool<double>.Shared.Return(bd);
+            }
+        }
+    }
+
+    private static double[] CrossProduct(double[] ad, int la, double[] bd, int lb, int n, int threads, bool symmetric)
+    {
         var m = new double[la * lb];
-        bool symmetric = ReferenceEquals(a, b);
-        Parallel.For(0, la, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, i =>
+        // Small products (most of them: ℓ² × n with n a few thousand) stay on the caller's thread: a parallel loop's
+        // start-up costs more than they do, and far more on a busy machine.
+        int parallelism = (long)la * lb * n >= 16L << 20 ? Math.Max(1, threads) : 1;
+        Parallel.For(0, la, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, i =>
         {
             ReadOnlySpan<double> x = ad.AsSpan(i * n, n);
             for (int j = symmetric ? i : 0; j < lb; j++)
@@ -144,9 +162,10 @@ internal static class ThinAlgebra
         return m;
     }
 
+    // Pooled (returned by CrossProduct): fresh multi-megabyte arrays page-fault on first touch.
     private static double[] Columns(float[] a, int l, int n)
     {
-        var d = new double[l * n];
+        double[] d = System.Buffers.ArrayPool<double>.Shared.Rent(Math.Max(1, l * n));
         for (int c = 0; c < n; c++)
         {
             for (int j = 0; j < l; j++)
@@ -159,15 +178,31 @@ internal static class ThinAlgebra
 
     private static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
     {
-        var acc0 = System.Numerics.Vector<double>.Zero;
-        var acc1 = System.Numerics.Vector<double>.Zero;
-        int w = System.Numerics.Vector<double>.Count, p = 0;
-        for (; p <= x.Length - 2 * w; p += 2 * w)
+        int p = 0;
+        double s = 0;
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
         {
-            acc0 += new System.Numerics.Vector<double>(x.Slice(p)) * new System.Numerics.Vector<double>(y.Slice(p));
-            acc1 += new System.Numerics.Vector<double>(x.Slice(p + w)) * new System.Numerics.Vector<double>(y.Slice(p + w));
+            var acc0 = System.Runtime.Intrinsics.Vector512<double>.Zero;
+            var acc1 = System.Runtime.Intrinsics.Vector512<double>.Zero;
+            for (; p <= x.Length - 16; p += 16)
+            {
+                acc0 += System.Runtime.Intrinsics.Vector512.Create(x.Slice(p, 8)) * System.Runtime.Intrinsics.Vector512.Create(y.Slice(p, 8));
+                acc1 += System.Runtime.Intrinsics.Vector512.Create(x.Slice(p + 8, 8)) * System.Runtime.Intrinsics.Vector512.Create(y.Slice(p + 8, 8));
+            }
+            s = System.Runtime.Intrinsics.Vector512.Sum(acc0 + acc1);
         }
-        double s = System.Numerics.Vector.Sum(acc0 + acc1);
+        else
+        {
+            var acc0 = System.Numerics.Vector<double>.Zero;
+            var acc1 = System.Numerics.Vector<double>.Zero;
+            int w = System.Numerics.Vector<double>.Count;
+            for (; p <= x.Length - 2 * w; p += 2 * w)
+            {
+                acc0 += new System.Numerics.Vector<double>(x.Slice(p)) * new System.Numerics.Vector<double>(y.Slice(p));
+                acc1 += new System.Numerics.Vector<double>(x.Slice(p + w)) * new System.Numerics.Vector<double>(y.Slice(p + w));
+            }
+            s = System.Numerics.Vector.Sum(acc0 + acc1);
+        }
         for (; p < x.Length; p++)
         {
             s += x[p] * y[p];

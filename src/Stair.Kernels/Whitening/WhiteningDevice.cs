@@ -51,58 +51,81 @@ internal sealed unsafe class CpuWhiteningDevice(SimdTier tier, int threads) : Wh
 {
     public int Threads => threads;
 
-    private sealed class HostOperand(float[] data, int rows, int columns) : DenseOperand(rows, columns)
+    // Buffers come from the shared array pool and go back when the operand is disposed: on a VM a fresh
+    // multi-megabyte array costs a page fault per 4 KiB on first touch (measured ~60 ms for 11 MB here), more
+    // than the products that fill it. Pooled arrays may be longer than rows × columns; every user slices.
+    private sealed class HostOperand(float[] data, int rows, int columns, bool pooled) : DenseOperand(rows, columns)
     {
+        private bool _returned;
+
         public float[] Data { get; } = data;
+
+        public override void Dispose()
+        {
+            if (pooled && !_returned)
+            {
+                _returned = true;
+                System.Buffers.ArrayPool<float>.Shared.Return(Data);
+            }
+        }
     }
+
+    private static float[] Rent(long length) => System.Buffers.ArrayPool<float>.Shared.Rent((int)Math.Max(1, length));
 
     private static float[] Data(DenseOperand operand) => ((HostOperand)operand).Data;
 
     public override (DenseOperand Centered, DenseOperand Transposed) LoadCentered(ReadOnlyMemory<float> features, int rows, int columns)
     {
-        var centered = new float[(long)rows * columns];
-        var transposed = new float[(long)rows * columns];
+        float[] centered = Rent((long)rows * columns);
+        float[] transposed = Rent((long)rows * columns);
         var job = new CenterJob(features, centered, transposed, rows, columns);
         CpuWorkerPool.Shared.Run(job, threads);
         job.Finish(threads);
-        return (new HostOperand(centered, rows, columns), new HostOperand(transposed, columns, rows));
+        return (new HostOperand(centered, rows, columns, true), new HostOperand(transposed, columns, rows, true));
     }
 
-    public override DenseOperand Upload(float[] data, int rows, int columns) => new HostOperand(data, rows, columns);
+    public override DenseOperand Upload(float[] data, int rows, int columns) => new HostOperand(data, rows, columns, false);
 
     public override float[] Download(DenseOperand operand) => Data(operand);
 
     public override DenseOperand Product(DenseOperand a, DenseOperand b)
     {
-        var c = new float[(long)a.Rows * b.Rows];
-        if (c.Length > 0 && a.Columns > 0)
+        float[] c = Rent((long)a.Rows * b.Rows);
+        if ((long)a.Rows * b.Rows > 0)
         {
-            fixed (float* pa = Data(a), pb = Data(b), pc = c)
+            if (a.Columns > 0)
             {
-                Cpu.Dense.DenseProduct.MultiplyTransposed(tier, threads, pa, a.Columns, pb, b.Columns, pc, b.Rows, a.Rows, b.Rows, a.Columns);
+                fixed (float* pa = Data(a), pb = Data(b), pc = c)
+                {
+                    Cpu.Dense.DenseProduct.MultiplyTransposed(tier, threads, pa, a.Columns, pb, b.Columns, pc, b.Rows, a.Rows, b.Rows, a.Columns);
+                }
+            }
+            else
+            {
+                c.AsSpan(0, a.Rows * b.Rows).Clear();
             }
         }
-        return new HostOperand(c, a.Rows, b.Rows);
+        return new HostOperand(c, a.Rows, b.Rows, true);
     }
 
     public override DenseOperand Gram(DenseOperand a)
     {
-        var c = new float[(long)a.Rows * a.Rows];
-        if (c.Length > 0 && a.Columns > 0)
+        float[] c = Rent((long)a.Rows * a.Rows);
+        if (a.Rows > 0)
         {
             fixed (float* pa = Data(a), pc = c)
             {
                 Cpu.Dense.DenseProduct.MultiplySelfTransposed(tier, threads, pa, a.Columns, pc, a.Rows, a.Rows, a.Columns);
             }
         }
-        return new HostOperand(c, a.Rows, a.Rows);
+        return new HostOperand(c, a.Rows, a.Rows, true);
     }
 
-    // Two phases over column blocks: column means in float64 (fixed order over rows, so any
-    // thread count gives the same means), then centered rows and the transposed copy.
+    // Two phases: column means in float64 over column blocks (rows in order, so any thread count gives the same
+    // means), then row blocks write the centered rows and, tile by tile, the transposed copy.
     private sealed class CenterJob : ParallelJob
     {
-        private const int Block = 64;
+        private const int ColumnBlock = 256, RowBlock = 64, Tile = 64;
         private readonly ReadOnlyMemory<float> _features;
         private readonly float[] _centered, _transposed;
         private readonly int _rows, _columns;
@@ -117,51 +140,56 @@ internal sealed unsafe class CpuWhiteningDevice(SimdTier tier, int threads) : Wh
             _rows = rows;
             _columns = columns;
             _means = new float[columns];
-            PartCount = (columns + Block - 1) / Block;
+            PartCount = (columns + ColumnBlock - 1) / ColumnBlock;
         }
 
         public void Finish(int threads)
         {
             _secondPhase = true;
-            PartCount = (_columns + Block - 1) / Block;
+            PartCount = (_rows + RowBlock - 1) / RowBlock;
             CpuWorkerPool.Shared.Run(this, threads);
         }
 
         public override void Execute(int part)
         {
-            int c0 = part * Block, c1 = Math.Min(_columns, c0 + Block);
             ReadOnlySpan<float> x = _features.Span;
             if (!_secondPhase)
             {
-                Span<double> sums = stackalloc double[Block];
+                int c0 = part * ColumnBlock, width = Math.Min(_columns, c0 + ColumnBlock) - c0;
+                Span<double> sums = stackalloc double[ColumnBlock];
                 sums.Clear();
                 for (int i = 0; i < _rows; i++)
                 {
-                    ReadOnlySpan<float> row = x.Slice(i * _columns + c0, c1 - c0);
-                    for (int c = 0; c < row.Length; c++)
+                    ReadOnlySpan<float> row = x.Slice(i * _columns + c0, width);
+                    for (int c = 0; c < width; c++)
                     {
                         sums[c] += row[c];
                     }
                 }
-                for (int c = c0; c < c1; c++)
+                for (int c = 0; c < width; c++)
                 {
-                    _means[c] = _rows == 0 ? 0f : (float)(sums[c - c0] / _rows);
+                    _means[c0 + c] = (float)(sums[c] / _rows);
                 }
                 return;
             }
-            // Rows in tiles so the transposed writes stay within a few cache lines per column.
-            const int RowTile = 64;
-            for (int i0 = 0; i0 < _rows; i0 += RowTile)
+            int i0 = part * RowBlock, i1 = Math.Min(_rows, i0 + RowBlock);
+            for (int t0 = 0; t0 < _columns; t0 += Tile)
             {
-                int i1 = Math.Min(_rows, i0 + RowTile);
+                int t1 = Math.Min(_columns, t0 + Tile);
                 for (int i = i0; i < i1; i++)
                 {
                     int at = i * _columns;
-                    for (int c = c0; c < c1; c++)
+                    for (int c = t0; c < t1; c++)
                     {
-                        float v = x[at + c] - _means[c];
-                        _centered[at + c] = v;
-                        _transposed[(long)c * _rows + i] = v;
+                        _centered[at + c] = x[at + c] - _means[c];
+                    }
+                }
+                for (int c = t0; c < t1; c++)
+                {
+                    long to = (long)c * _rows;
+                    for (int i = i0; i < i1; i++)
+                    {
+                        _transposed[to + i] = _centered[i * _columns + c];
                     }
                 }
             }

@@ -37,8 +37,16 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
     private DenseOperand Apply(DenseOperand big, float[] tall, int l)
     {
         int n = big.Columns;
-        using DenseOperand rows = device.Upload(HostDense.Transpose(tall, n, l), l, n);
-        return device.Product(big, rows);
+        float[] buffer = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, n * l));
+        try
+        {
+            using DenseOperand rows = device.Upload(HostDense.Transpose(tall.AsSpan(0, n * l), n, l, buffer), l, n);
+            return device.Product(big, rows);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+        }
     }
 
     private (double[] URows, double[] Sigma) Exact(DenseOperand xc, DenseOperand xt, int t)
