@@ -209,6 +209,15 @@ public class WhiteningEdgeCaseTests
         Assert.ThrowsAny<ArgumentOutOfRangeException>(() => Kernels.Whitening.Run([new WhiteningModality(ok, 4, 1)], new WhiteningOptions { RankTolerance = 0 }));
     }
 
+    [Fact]
+    public void ValidateRowsPassOnEveryTier()
+    {
+        var results = new List<ValidationResult>();
+        WhiteningValidation.Run(new ValidationOptions(IncludeBabyShape: false, Repeats: 1, Backends: [Backend.Cpu]), results, null);
+        Assert.Equal(2 * 2 * SimdTiers.Supported.Count, results.Count);
+        Assert.All(results, r => Assert.True(r.Passed, $"{r.Kernel} {r.Backend} {r.Size}: {r.MaxError:E2}"));
+    }
+
     public static TheoryData<Backend, WhiteningMethod> GpuBackendsAndMethods()
     {
         var data = new TheoryData<Backend, WhiteningMethod>();
