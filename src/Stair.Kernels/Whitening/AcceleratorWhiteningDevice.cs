@@ -11,10 +11,9 @@ namespace Stair.Kernels.WhiteningCore;
 internal sealed class AcceleratorWhiteningDevice(ComputeContext context) : WhiteningDevice
 {
     private static readonly ConditionalWeakTable<ComputeContext, WhiteningKernels> Loaded = new();
-    private static readonly ConditionalWeakTable<ComputeContext, DenseKernels> LoadedDense = new();
 
     private readonly WhiteningKernels _kernels = Loaded.GetValue(context, c => c.Compile(acc => new WhiteningKernels(acc)));
-    private readonly DenseKernels _dense = LoadedDense.GetValue(context, c => c.Compile(acc => new DenseKernels(acc)));
+    private readonly DenseKernels _dense = context.Dense;
 
     // A table on the device, or nothing for an empty matrix (a table needs width ≥ 1).
     private sealed class TableOperand(DeviceTable? table, int rows, int columns) : DenseOperand(rows, columns)
