@@ -55,6 +55,8 @@ public sealed class ComputeContext : IDisposable
 
     internal bool IsDisposed => _disposed;
 
+    internal CpuOptions CpuOptions => _cpuOptions;
+
     internal AcceleratorStream Stream => _accelerator!.DefaultStream;
 
     /// <summary>
