@@ -6,6 +6,8 @@
 //   query     7050 × 80 × 4096    general                  2.31e9 FMA
 //   rank      19445 × 7050 × 64   general (full ranking)   8.77e9 FMA
 //   toy       300 × 200 × 100     general (every variant, incl. the ILGPU CPU simulator)
+// The ILGPU variants (opencl, cuda, ilgpu-cpu) run ComputeContext.MultiplyTransposed and
+// Synchronize; they have no self kernel, so a self shape does the full m²·k there.
 // GFMA/s = FMA / mean time; the self shapes count the upper half (m(m+1)/2·k), the work done.
 // A case is "shape/variant"; benchmark names are permanent so results stay comparable.
 using BenchmarkDotNet.Attributes;
@@ -27,6 +29,10 @@ public class DenseProductBenchmarks
     private int _m, _n, _k;
     private bool _self;
     private SimdTier _tier;
+    private ComputeContext? _context;
+    private DeviceTable? _deviceA;
+    private DeviceTable? _deviceB;
+    private DeviceTable? _deviceC;
 
     /// <summary>"shape/variant": shape knn384, knnself, gram, query, rank or toy; variant a SIMD tier.</summary>
     [ParamsSource(nameof(Cases))]
@@ -48,6 +54,22 @@ public class DenseProductBenchmarks
             yield return $"toy/{tier}";
         }
         yield return "toy/scalar";
+        // ILGPU backends: the GPU kernel has no self variant, so the self shapes run the full square there.
+        if (BackendDiscovery.IsAvailable(Backend.OpenCL))
+        {
+            foreach (string shape in new[] { "toy", "query", "knn384", "rank" })
+            {
+                yield return $"{shape}/opencl";
+            }
+        }
+        if (BackendDiscovery.IsAvailable(Backend.Cuda))
+        {
+            foreach (string shape in new[] { "toy", "knn384", "knnself", "gram", "query", "rank" })
+            {
+                yield return $"{shape}/cuda";
+            }
+        }
+        yield return "toy/ilgpu-cpu";
     }
 
     [GlobalSetup]
@@ -66,16 +88,43 @@ public class DenseProductBenchmarks
         _a = SyntheticGraphs.UniformTable(_m * _k, seed: 7);
         _b = _self ? _a : SyntheticGraphs.UniformTable(_n * _k, seed: 8);
         _c = new float[(long)_m * _n];
-        if (!Enum.TryParse(parts[1], ignoreCase: true, out _tier) || !SimdTiers.IsSupported(_tier))
+        if (parts[1] is "opencl" or "cuda" or "ilgpu-cpu")
+        {
+            _context = ComputeContext.Create(parts[1] switch { "opencl" => Backend.OpenCL, "cuda" => Backend.Cuda, _ => Backend.IlgpuCpu });
+            _deviceA = _context.Upload(_a, _m, _k);
+            _deviceB = _self ? _deviceA : _context.Upload(_b, _n, _k);
+            _deviceC = _context.CreateTable(_m, _n);
+            _context.MultiplyTransposed(_deviceA, _deviceB, _deviceC); // compile the kernel outside the measurement
+            _context.Synchronize();
+        }
+        else if (!Enum.TryParse(parts[1], ignoreCase: true, out _tier) || !SimdTiers.IsSupported(_tier))
         {
             _tier = SimdTiers.Best;
         }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _deviceC?.Dispose();
+        if (!ReferenceEquals(_deviceB, _deviceA))
+        {
+            _deviceB?.Dispose();
+        }
+        _deviceA?.Dispose();
+        _context?.Dispose();
     }
 
     [Benchmark]
     [BenchmarkCategory("NT")]
     public unsafe object MultiplyTransposed()
     {
+        if (_context is not null)
+        {
+            _context.MultiplyTransposed(_deviceA!, _deviceB!, _deviceC!);
+            _context.Synchronize();
+            return _deviceC!;
+        }
         fixed (float* a = _a, b = _b, c = _c)
         {
             int threads = Environment.ProcessorCount;

@@ -22,6 +22,8 @@ internal static class CliApp
 
         {PrepareCommand.Usage}
 
+        {WhitenCommand.Usage}
+
         Exit codes: 0 success, 1 validation failure, 2 bad input or usage.
         """;
 
@@ -44,7 +46,8 @@ internal static class CliApp
                 "knn" => KnnCommand.Run(rest, stdout),
                 "features" => FeaturesCommand.Run(rest, stdout),
                 "prepare" => PrepareCommand.Run(rest, stdout),
-                _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, devices, propagate, adjacency, knn, help)."),
+                "whiten" => WhitenCommand.Run(rest, stdout),
+                _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, devices, propagate, adjacency, knn, features, prepare, whiten, help)."),
             };
         }
         catch (UsageException ex)

@@ -49,6 +49,7 @@ public static partial class KernelValidator
             ValidatePropagation(name, matrix, width, options, results, progress);
         }
         ValidateKnn(options, results, progress);
+        WhiteningValidation.Run(options, results, progress);
         return results;
     }
 

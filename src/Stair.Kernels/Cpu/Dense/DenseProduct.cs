@@ -226,7 +226,10 @@ internal static unsafe partial class DenseProduct
             }
             else
             {
-                RunPart(part / ColumnParts, part % ColumnParts);
+                // Column-part major: consecutive parts (on both threads) share the same packed
+                // panels (4 MiB at k = 4,096, kept in L3) and stream fresh A rows (1.5 MiB), rather
+                // than the reverse; measured 10–40 % faster at k = 384 and 4,096 (loaded machine).
+                RunPart(part % RowParts, part / RowParts);
             }
         }
 

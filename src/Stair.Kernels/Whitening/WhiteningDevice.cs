@@ -1,0 +1,198 @@
+// Where whitening's large products run. The solver (WhiteningSolver) only ever asks for
+// "C = A·Bᵀ" (the shared NT product), "C = A·Aᵀ" and the centered features with their
+// transpose; the thin d×d-sized algebra stays on the host in float64. One implementation
+// per backend family: the SIMD CPU (DenseProduct) and an ILGPU accelerator (DenseKernels).
+using Stair.Kernels.Cpu;
+
+namespace Stair.Kernels.WhiteningCore;
+
+/// <summary>A row-major rows × columns float32 matrix living on a <see cref="WhiteningDevice"/>.</summary>
+internal abstract class DenseOperand : IDisposable
+{
+    protected DenseOperand(int rows, int columns)
+    {
+        Rows = rows;
+        Columns = columns;
+    }
+
+    public int Rows { get; }
+
+    public int Columns { get; }
+
+    public virtual void Dispose()
+    {
+    }
+}
+
+internal abstract class WhiteningDevice : IDisposable
+{
+    /// <summary>The column-centered features X_c (rows × columns) and X_cᵀ (columns × rows).</summary>
+    public abstract (DenseOperand Centered, DenseOperand Transposed) LoadCentered(ReadOnlyMemory<float> features, int rows, int columns);
+
+    /// <summary>Copies a host matrix to the device.</summary>
+    public abstract DenseOperand Upload(float[] data, int rows, int columns);
+
+    /// <summary>The matrix's elements on the host (may be the operand's own storage: read only).</summary>
+    public abstract float[] Download(DenseOperand operand);
+
+    /// <summary>C = A·Bᵀ (A.Rows × B.Rows); A and B share the inner dimension.</summary>
+    public abstract DenseOperand Product(DenseOperand a, DenseOperand b);
+
+    /// <summary>C = A·Aᵀ, exactly symmetric.</summary>
+    public abstract DenseOperand Gram(DenseOperand a);
+
+    public virtual void Dispose()
+    {
+    }
+}
+
+/// <summary>The SIMD CPU backend: host arrays, the shared DenseProduct on every thread.</summary>
+internal sealed unsafe class CpuWhiteningDevice(SimdTier tier, int threads) : WhiteningDevice
+{
+    public int Threads => threads;
+
+    // Buffers come from the shared array pool and go back when the operand is disposed: on a VM a fresh
+    // multi-megabyte array costs a page fault per 4 KiB on first touch (measured ~60 ms for 11 MB here), more
+    // than the products that fill it. Pooled arrays may be longer than rows × columns; every user slices.
+    private sealed class HostOperand(float[] data, int rows, int columns, bool pooled) : DenseOperand(rows, columns)
+    {
+        private bool _returned;
+
+        public float[] Data { get; } = data;
+
+        public override void Dispose()
+        {
+            if (pooled && !_returned)
+            {
+                _returned = true;
+                System.Buffers.ArrayPool<float>.Shared.Return(Data);
+            }
+        }
+    }
+
+    private static float[] Rent(long length) => System.Buffers.ArrayPool<float>.Shared.Rent((int)Math.Max(1, length));
+
+    private static float[] Data(DenseOperand operand) => ((HostOperand)operand).Data;
+
+    public override (DenseOperand Centered, DenseOperand Transposed) LoadCentered(ReadOnlyMemory<float> features, int rows, int columns)
+    {
+        float[] centered = Rent((long)rows * columns);
+        float[] transposed = Rent((long)rows * columns);
+        var job = new CenterJob(features, centered, transposed, rows, columns);
+        CpuWorkerPool.Shared.Run(job, threads);
+        job.Finish(threads);
+        return (new HostOperand(centered, rows, columns, true), new HostOperand(transposed, columns, rows, true));
+    }
+
+    public override DenseOperand Upload(float[] data, int rows, int columns) => new HostOperand(data, rows, columns, false);
+
+    public override float[] Download(DenseOperand operand) => Data(operand);
+
+    public override DenseOperand Product(DenseOperand a, DenseOperand b)
+    {
+        float[] c = Rent((long)a.Rows * b.Rows);
+        if ((long)a.Rows * b.Rows > 0)
+        {
+            if (a.Columns > 0)
+            {
+                fixed (float* pa = Data(a), pb = Data(b), pc = c)
+                {
+                    Cpu.Dense.DenseProduct.MultiplyTransposed(tier, threads, pa, a.Columns, pb, b.Columns, pc, b.Rows, a.Rows, b.Rows, a.Columns);
+                }
+            }
+            else
+            {
+                c.AsSpan(0, a.Rows * b.Rows).Clear();
+            }
+        }
+        return new HostOperand(c, a.Rows, b.Rows, true);
+    }
+
+    public override DenseOperand Gram(DenseOperand a)
+    {
+        float[] c = Rent((long)a.Rows * a.Rows);
+        if (a.Rows > 0)
+        {
+            fixed (float* pa = Data(a), pc = c)
+            {
+                Cpu.Dense.DenseProduct.MultiplySelfTransposed(tier, threads, pa, a.Columns, pc, a.Rows, a.Rows, a.Columns);
+            }
+        }
+        return new HostOperand(c, a.Rows, a.Rows, true);
+    }
+
+    // Two phases: column means in float64 over column blocks (rows in order, so any thread count gives the same
+    // means), then row blocks write the centered rows and, tile by tile, the transposed copy.
+    private sealed class CenterJob : ParallelJob
+    {
+        private const int ColumnBlock = 256, RowBlock = 64, Tile = 64;
+        private readonly ReadOnlyMemory<float> _features;
+        private readonly float[] _centered, _transposed;
+        private readonly int _rows, _columns;
+        private readonly float[] _means;
+        private bool _secondPhase;
+
+        public CenterJob(ReadOnlyMemory<float> features, float[] centered, float[] transposed, int rows, int columns)
+        {
+            _features = features;
+            _centered = centered;
+            _transposed = transposed;
+            _rows = rows;
+            _columns = columns;
+            _means = new float[columns];
+            PartCount = (columns + ColumnBlock - 1) / ColumnBlock;
+        }
+
+        public void Finish(int threads)
+        {
+            _secondPhase = true;
+            PartCount = (_rows + RowBlock - 1) / RowBlock;
+            CpuWorkerPool.Shared.Run(this, threads);
+        }
+
+        public override void Execute(int part)
+        {
+            ReadOnlySpan<float> x = _features.Span;
+            if (!_secondPhase)
+            {
+                int c0 = part * ColumnBlock, width = Math.Min(_columns, c0 + ColumnBlock) - c0;
+                Span<double> sums = stackalloc double[ColumnBlock];
+                sums.Clear();
+                for (int i = 0; i < _rows; i++)
+                {
+                    ReadOnlySpan<float> row = x.Slice(i * _columns + c0, width);
+                    for (int c = 0; c < width; c++)
+                    {
+                        sums[c] += row[c];
+                    }
+                }
+                for (int c = 0; c < width; c++)
+                {
+                    _means[c0 + c] = (float)(sums[c] / _rows);
+                }
+                return;
+            }
+            int i0 = part * RowBlock, i1 = Math.Min(_rows, i0 + RowBlock);
+            for (int t0 = 0; t0 < _columns; t0 += Tile)
+            {
+                int t1 = Math.Min(_columns, t0 + Tile);
+                for (int i = i0; i < i1; i++)
+                {
+                    int at = i * _columns;
+                    for (int c = t0; c < t1; c++)
+                    {
+                        _centered[at + c] = x[at + c] - _means[c];
+                    }
+                }
+                for (int c = t0; c < t1; c++)
+                {
+                    long to = (long)c * _rows;
+                    for (int i = i0; i < i1; i++)
+                    {
+                        _transposed[to + i] = _centered[i * _columns + c];
+                    }
+                }
+            }
+        }
+    }
+}
