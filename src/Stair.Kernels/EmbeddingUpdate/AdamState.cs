@@ -25,6 +25,15 @@ public sealed class AdamState
         V = new float[length];
     }
 
+    // Wraps existing moment arrays (the CPU backend's device tables).
+    internal AdamState(int rows, int width, float[] m, float[] v)
+    {
+        Rows = rows;
+        Width = width;
+        M = m;
+        V = v;
+    }
+
     /// <summary>Rows of the table the state serves.</summary>
     public int Rows { get; }
 

@@ -50,18 +50,22 @@ public static class EmbeddingUpdateReference
         for (int k = 0; k < n; k++)
         {
             double g = gradient[k] + (options.Decoupled ? 0 : wd * table[k]);
+            // g' = g + wd·E is rounded with the product (GPU) or once (CPU fma): within 2u of |g| + |wd·E|.
+            double gScale = Math.Abs(gradient[k]) + (options.Decoupled ? 0 : Math.Abs(wd * table[k]));
             mNew[k] = b1 * m[k] + (1 - b1) * g;
             vNew[k] = b2 * v[k] + (1 - b2) * g * g;
             double denominator = Math.Sqrt(vNew[k]) / correction2 + eps;
             delta[k] = mNew[k] / correction1 / denominator;
             deltaAbs[k] = Math.Abs(delta[k]);
-            // m: a product, an fma and the rounded g' (and 1 − β1): ≤ 6u of the absolute terms.
-            // v: all terms ≥ 0, so ≤ 6u relative. Δ: that error through m/den plus ≤ 12u relative
-            // (√, two products, fma, division).
-            double mScale = Math.Abs(b1 * m[k]) + Math.Abs((1 - b1) * g);
+            // m: a product, a multiply-add and the rounded g' (and 1 − β1): ≤ 6u of the absolute terms.
+            // v: terms ≥ 0 (≤ 6u relative) plus the error g' carries into g'². Δ: the error of m through
+            // c1/den, plus ≤ 12u relative (√, two products, an add, the division) grown by v's relative error.
+            double mScale = Math.Abs(b1 * m[k]) + (1 - b1) * gScale;
+            double vScale = vNew[k] + (1 - b2) * gScale * gScale;
             mBound[k] = 6 * U * mScale;
-            vBound[k] = 6 * U * vNew[k];
-            deltaBound[k] = 12 * U * (mScale / correction1 / denominator + deltaAbs[k]);
+            vBound[k] = 6 * U * vScale;
+            double vGrowth = vScale == vNew[k] ? 1 : (vNew[k] > 0 ? vScale / vNew[k] : double.PositiveInfinity);
+            deltaBound[k] = 12 * U * (mScale / correction1 / denominator + deltaAbs[k] * vGrowth);
         }
 
         double[] smoothed = delta, smoothedBound = deltaBound;
