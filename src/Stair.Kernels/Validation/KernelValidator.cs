@@ -52,6 +52,7 @@ public static class KernelValidator
         {
             ValidateKnn(options, results, progress);
         }
+        EmbeddingUpdateValidation.Run(options, results, progress);
         return results;
     }
 
