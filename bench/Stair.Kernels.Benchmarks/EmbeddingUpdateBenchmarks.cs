@@ -2,7 +2,7 @@
 // (7,050 × 64) and Electronics (63,001 × 64) — plain AdamW, BSC-AdamW (L = 3 over an S̃-shaped
 // graph: 5 "text" + 1 "visual" random neighbours per item, symmetrized, symmetric-normalized,
 // nnz ≈ 12·I) and BSC-AdamW with the row-norm clip — per SIMD tier and per ILGPU backend
-// present, against a naive scalar float64-free baseline (plain loops, the FSC of the
+// present, against a naive one-thread baseline (plain float loops, the FSC of the
 // propagation benchmark's naive path). A case is "shape/variant"; names are permanent.
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
