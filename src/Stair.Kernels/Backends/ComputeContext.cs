@@ -24,7 +24,7 @@ namespace Stair.Kernels;
 /// fixed order of accumulation); the ILGPU backends round each product and sum separately
 /// where the CPU tiers fuse them, so they agree with the CPU to rounding, not bit for bit.
 /// </remarks>
-public sealed class ComputeContext : IDisposable
+public sealed partial class ComputeContext : IDisposable
 {
     private readonly Context? _ilgpu;
     private readonly Accelerator? _accelerator;

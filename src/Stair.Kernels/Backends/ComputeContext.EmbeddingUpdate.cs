@@ -1,0 +1,266 @@
+// The EmbeddingUpdate family on a ComputeContext: AdamW/Adam steps on device-resident tables,
+// optionally BSC-smoothed by the context's own stepwise convolution (Fsc with a filter built
+// from b) and clipped. The CPU backend runs the SIMD host kernels on the tables' arrays; the
+// ILGPU backends launch Gpu/EmbeddingUpdate's kernels and read back three ints at the end of
+// the step (non-finite count, first bad row, clipped rows): no other host round trip.
+using ILGPU;
+using ILGPU.Runtime;
+using Stair.Kernels.Cpu.EmbeddingUpdate;
+using Stair.Kernels.Gpu.EmbeddingUpdate;
+
+namespace Stair.Kernels;
+
+public sealed partial class ComputeContext
+{
+    private EmbeddingUpdateKernels? _updateKernels;
+
+    /// <summary>Zero Adam moments (m, v) and t = 0 for a rows × width table on this context's device.</summary>
+    public DeviceAdamState CreateAdamState(int rows, int width)
+    {
+        ThrowIfDisposed();
+        DeviceTable m = CreateTable(rows, width);
+        DeviceTable? v = null;
+        try
+        {
+            v = CreateTable(rows, width);
+            if (Backend != Backend.Cpu)
+            {
+                m.View.MemSetToZero(Stream);
+                v.View.MemSetToZero(Stream);
+                Stream.Synchronize();
+            }
+            return new DeviceAdamState(this, m, v, Backend == Backend.Cpu ? null : Allocate<int>(3, "the update status"));
+        }
+        catch
+        {
+            m.Dispose();
+            v?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// One AdamW (or Adam) step on a device table, without smoothing (see <see cref="EmbeddingUpdate.Step"/> for the math and
+    /// the non-finite policy). Waits for the step to finish (it reads back the status).
+    /// </summary>
+    public UpdateResult AdamWStep(DeviceTable table, DeviceTable gradient, DeviceAdamState state, AdamWOptions options)
+    {
+        ValidateUpdate(table, gradient, state, options);
+        if (Backend == Backend.Cpu)
+        {
+            return EmbeddingUpdate.Step(table.Host, gradient.Host, state.Host, options, _cpuOptions);
+        }
+        int rows = state.Rows, width = state.Width;
+        int length = checked(rows * width);
+        EmbeddingUpdateKernels kernels = _updateKernels ??= Compile(acc => new EmbeddingUpdateKernels(acc));
+        ArrayView<int> status = state.Status;
+        kernels.Scan(Stream, gradient.View, status, length, width);
+        var scalars = new AdamScalars(options, state.Step + 1, width);
+        bool l2 = !options.Decoupled && options.WeightDecay != 0f;
+        if (options.Clip.Mode == ClipMode.None)
+        {
+            kernels.Moments(Stream, table.View, gradient.View, state.M.View, state.V.View, table.View, status, scalars, length, l2,
+                EmbeddingUpdateKernels.ApplyDirect);
+        }
+        else
+        {
+            DeviceTable delta = state.Scratch(0);
+            kernels.Moments(Stream, table.View, gradient.View, state.M.View, state.V.View, delta.View, status, scalars, length, l2,
+                EmbeddingUpdateKernels.WriteDelta);
+            kernels.Apply(Stream, table.View, delta.View, status, scalars, rows, width, options.Clip.Mode);
+        }
+        return FinishUpdate(state, options);
+    }
+
+    /// <summary>
+    /// One BSC-smoothed AdamW (or Adam) step on a device table: moments and Δ, Δ̃ = <see cref="Fsc"/> of Δ over
+    /// <paramref name="graph"/> (S̃) with <paramref name="filter"/> (strengths b, e.g. from
+    /// <see cref="StepwiseWeights.Backward"/>, and L), clip, apply. Everything stays on the device; the step
+    /// ends by reading back three status ints (see <see cref="EmbeddingUpdate.BscStep"/> for the math).
+    /// </summary>
+    public UpdateResult BscAdamWStep(DeviceTable table, DeviceTable gradient, DeviceAdamState state, DeviceGraph graph, StepwiseFilter filter,
+        AdamWOptions options)
+    {
+        ValidateUpdate(table, gradient, state, options);
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(filter);
+        graph.ThrowIfDisposed();
+        filter.ThrowIfDisposed();
+        if (!ReferenceEquals(graph.Owner, this))
+        {
+            throw new ArgumentException("The graph belongs to another context.", nameof(graph));
+        }
+        if (!ReferenceEquals(filter.Owner, this))
+        {
+            throw new ArgumentException("The filter belongs to another context.", nameof(filter));
+        }
+        if (graph.Rows != graph.Columns || graph.Rows != state.Rows)
+        {
+            throw new ArgumentException($"The graph must be square with one row per table row ({state.Rows}), got {graph.Rows} × {graph.Columns}.", nameof(graph));
+        }
+        if (filter.Width != state.Width)
+        {
+            throw new ArgumentException($"The filter has {filter.Width} strengths; the table is {state.Width} wide.", nameof(filter));
+        }
+        if (Backend == Backend.Cpu)
+        {
+            return EmbeddingUpdate.BscStep(table.Host, gradient.Host, state.Host, graph.Plan!, filter.Beta, filter.Layers,
+                state.CpuWorkspace, options);
+        }
+        int rows = state.Rows, width = state.Width;
+        int length = checked(rows * width);
+        EmbeddingUpdateKernels kernels = _updateKernels ??= Compile(acc => new EmbeddingUpdateKernels(acc));
+        ArrayView<int> status = state.Status;
+        kernels.Scan(Stream, gradient.View, status, length, width);
+        var scalars = new AdamScalars(options, state.Step + 1, width);
+        DeviceTable delta = state.Scratch(0), smoothed = state.Scratch(1);
+        kernels.Moments(Stream, table.View, gradient.View, state.M.View, state.V.View, delta.View, status, scalars, length,
+            !options.Decoupled && options.WeightDecay != 0f, EmbeddingUpdateKernels.WriteDelta);
+        // On a skipped step this smooths a stale Δ into scratch; the apply below then returns at once.
+        Fsc(graph, delta, smoothed, filter);
+        kernels.Apply(Stream, table.View, smoothed.View, status, scalars, rows, width, options.Clip.Mode);
+        return FinishUpdate(state, options);
+    }
+
+    private UpdateResult FinishUpdate(DeviceAdamState state, AdamWOptions options)
+    {
+        int[] host = state.HostStatus;
+        state.Status.SubView(0, 3).CopyToCPU(Stream, host);
+        Stream.Synchronize();
+        if (host[0] > 0)
+        {
+            if (options.NonFinite == NonFinitePolicy.Throw)
+            {
+                int row = int.MaxValue - host[1];
+                throw new ArgumentException($"The gradient holds {host[0]} non-finite value(s); the first is in row {row} (index {row} of the rows). Nothing was written.", "gradient");
+            }
+            return new UpdateResult(state.Step, 0, host[0]);
+        }
+        state.Step++;
+        return new UpdateResult(state.Step, host[2], 0);
+    }
+
+    private void ValidateUpdate(DeviceTable table, DeviceTable gradient, DeviceAdamState state, AdamWOptions options)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(gradient);
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(options);
+        table.ThrowIfDisposed();
+        gradient.ThrowIfDisposed();
+        state.ThrowIfDisposed();
+        options.Validate(nameof(options));
+        if (!ReferenceEquals(table.Owner, this))
+        {
+            throw new ArgumentException("The table belongs to another context.", nameof(table));
+        }
+        if (!ReferenceEquals(gradient.Owner, this))
+        {
+            throw new ArgumentException("The gradient belongs to another context.", nameof(gradient));
+        }
+        if (!ReferenceEquals(state.Owner, this))
+        {
+            throw new ArgumentException("The state belongs to another context.", nameof(state));
+        }
+        ValidateShape(table, state.Rows, state.Width, nameof(table));
+        ValidateShape(gradient, state.Rows, state.Width, nameof(gradient));
+        if (ReferenceEquals(table, gradient))
+        {
+            throw new ArgumentException("The gradient must not be the table.", nameof(gradient));
+        }
+        if (ReferenceEquals(table, state.M) || ReferenceEquals(table, state.V))
+        {
+            throw new ArgumentException("The table must not be one of the optimizer's moments.", nameof(table));
+        }
+        if (ReferenceEquals(gradient, state.M) || ReferenceEquals(gradient, state.V))
+        {
+            throw new ArgumentException("The gradient must not be one of the optimizer's moments.", nameof(gradient));
+        }
+    }
+}
+
+/// <summary>
+/// Adam/AdamW state of one table on a <see cref="ComputeContext"/>'s device: moments m and v (as device tables,
+/// downloadable for checkpoints), the step count t, and the scratch a step needs (allocated on first use, then reused).
+/// </summary>
+public sealed class DeviceAdamState : IDisposable
+{
+    private readonly MemoryBuffer1D<int, Stride1D.Dense>? _status;
+    private readonly DeviceTable?[] _scratch = new DeviceTable?[2];
+    private AdamState? _host;
+    private BscWorkspace? _workspace;
+    private bool _disposed;
+
+    internal DeviceAdamState(ComputeContext owner, DeviceTable m, DeviceTable v, MemoryBuffer1D<int, Stride1D.Dense>? status)
+    {
+        Owner = owner;
+        M = m;
+        V = v;
+        _status = status;
+    }
+
+    /// <summary>The context that owns the state.</summary>
+    public ComputeContext Owner { get; }
+
+    /// <summary>First moment m.</summary>
+    public DeviceTable M { get; }
+
+    /// <summary>Second moment v.</summary>
+    public DeviceTable V { get; }
+
+    /// <summary>Rows of the table served.</summary>
+    public int Rows => M.Rows;
+
+    /// <summary>Width of the table served.</summary>
+    public int Width => M.Width;
+
+    /// <summary>Steps taken so far (t); a skipped step does not count.</summary>
+    public long Step
+    {
+        get => _host?.Step ?? _step;
+        internal set
+        {
+            _step = value;
+            if (_host is not null)
+            {
+                _host.Step = value;
+            }
+        }
+    }
+
+    private long _step;
+
+    /// <summary>Restores the step count (with moments uploaded from a checkpoint).</summary>
+    public void SetStep(long step)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        Step = step;
+    }
+
+    internal int[] HostStatus { get; } = new int[3];
+
+    internal ArrayView<int> Status => _status!.View;
+
+    internal AdamState Host => _host ??= new AdamState(Rows, Width, M.Host, V.Host) { Step = _step };
+
+    internal BscWorkspace CpuWorkspace => _workspace ??= new BscWorkspace(Rows, Width);
+
+    internal DeviceTable Scratch(int which) => _scratch[which] ??= Owner.CreateTable(Rows, Width);
+
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed || Owner.IsDisposed || M.IsDisposed || V.IsDisposed, this);
+
+    /// <summary>Frees the moments and scratch.</summary>
+    public void Dispose()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            M.Dispose();
+            V.Dispose();
+            _scratch[0]?.Dispose();
+            _scratch[1]?.Dispose();
+            _status?.Dispose();
+        }
+    }
+}
