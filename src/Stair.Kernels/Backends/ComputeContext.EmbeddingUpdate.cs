@@ -165,15 +165,15 @@ public sealed partial class ComputeContext
         }
         ValidateShape(table, state.Rows, state.Width, nameof(table));
         ValidateShape(gradient, state.Rows, state.Width, nameof(gradient));
-        if (ReferenceEquals(table, gradient))
+        if (table.Overlaps(gradient))
         {
             throw new ArgumentException("The gradient must not be the table.", nameof(gradient));
         }
-        if (ReferenceEquals(table, state.M) || ReferenceEquals(table, state.V))
+        if (table.Overlaps(state.M) || table.Overlaps(state.V))
         {
             throw new ArgumentException("The table must not be one of the optimizer's moments.", nameof(table));
         }
-        if (ReferenceEquals(gradient, state.M) || ReferenceEquals(gradient, state.V))
+        if (gradient.Overlaps(state.M) || gradient.Overlaps(state.V))
         {
             throw new ArgumentException("The gradient must not be one of the optimizer's moments.", nameof(gradient));
         }
@@ -242,7 +242,7 @@ public sealed class DeviceAdamState : IDisposable
 
     internal ArrayView<int> Status => _status!.View;
 
-    internal AdamState Host => _host ??= new AdamState(Rows, Width, M.Host, V.Host) { Step = _step };
+    internal AdamState Host => _host ??= new AdamState(Rows, Width, M.HostArray, V.HostArray) { Step = _step };
 
     internal BscWorkspace CpuWorkspace => _workspace ??= new BscWorkspace(Rows, Width);
 

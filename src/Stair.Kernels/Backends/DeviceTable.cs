@@ -151,6 +151,16 @@ public sealed class DeviceTable : IDisposable
         }
     }
 
+    /// <summary>The whole backing array of a CPU-backend table that is not a view (for host structures that wrap it).</summary>
+    internal float[] HostArray
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _parent is null && _host is not null ? _host : throw new InvalidOperationException("Only a CPU-backend table that is not a view has its own array.");
+        }
+    }
+
     internal ArrayView<float> View
     {
         get
