@@ -18,6 +18,10 @@ internal static class CliApp
 
         {KnnCommand.Usage}
 
+        {FeaturesCommand.Usage}
+
+        {PrepareCommand.Usage}
+
         Exit codes: 0 success, 1 validation failure, 2 bad input or usage.
         """;
 
@@ -38,6 +42,8 @@ internal static class CliApp
                 "adjacency" => AdjacencyCommand.Run(rest, stdout),
                 "devices" => DevicesCommand.Run(rest, stdout),
                 "knn" => KnnCommand.Run(rest, stdout),
+                "features" => FeaturesCommand.Run(rest, stdout),
+                "prepare" => PrepareCommand.Run(rest, stdout),
                 _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, devices, propagate, adjacency, knn, help)."),
             };
         }

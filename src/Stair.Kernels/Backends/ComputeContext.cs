@@ -496,9 +496,9 @@ public sealed partial class ComputeContext : IDisposable
         {
             throw new ArgumentException("The output table belongs to another context.", nameof(output));
         }
-        if (ReferenceEquals(input, output))
+        if (input.Overlaps(output))
         {
-            throw new ArgumentException("The output table must not be the input table.", nameof(output));
+            throw new ArgumentException("The output table must not be, or overlap, the input table.", nameof(output));
         }
     }
 

@@ -1,6 +1,8 @@
 // A dense row-major float table owned by a ComputeContext: device memory on an ILGPU
 // backend, a host array on the CPU backend. Explicit upload and download; nothing copies
-// behind the caller's back.
+// behind the caller's back. A table can also be a view of consecutive rows of another
+// table (Rows(start, count)), so a model can keep users and items in one N × d table for
+// propagation and still update each block with its own optimizer.
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -10,7 +12,10 @@ namespace Stair.Kernels;
 public sealed class DeviceTable : IDisposable
 {
     private readonly float[]? _host;
+    private readonly int _hostOffset;
     private MemoryBuffer1D<float, Stride1D.Dense>? _device;
+    private readonly ArrayView<float> _viewOfParent;
+    private readonly DeviceTable? _parent;
     private bool _disposed;
 
     internal DeviceTable(ComputeContext owner, int rows, int width, float[]? host, MemoryBuffer1D<float, Stride1D.Dense>? device)
@@ -20,6 +25,25 @@ public sealed class DeviceTable : IDisposable
         Width = width;
         _host = host;
         _device = device;
+    }
+
+    private DeviceTable(DeviceTable parent, int rowStart, int rows)
+    {
+        Owner = parent.Owner;
+        Rows = rows;
+        Width = parent.Width;
+        _parent = parent.Root;
+        long offset = parent.StorageOffset + (long)rowStart * parent.Width;
+        StorageOffset = offset;
+        if (parent._host is not null)
+        {
+            _host = parent._host;
+            _hostOffset = checked((int)offset);
+        }
+        else
+        {
+            _viewOfParent = _parent._device!.View.SubView(offset, (long)rows * Width);
+        }
     }
 
     /// <summary>The context that owns the table.</summary>
@@ -34,6 +58,27 @@ public sealed class DeviceTable : IDisposable
     /// <summary>Number of floats (Rows × Width).</summary>
     public long Length => (long)Rows * Width;
 
+    /// <summary>True when this table is a view of rows of another table (see <see cref="Slice"/>).</summary>
+    public bool IsView => _parent is not null;
+
+    /// <summary>
+    /// A view of rows [<paramref name="rowStart"/>, <paramref name="rowStart"/> + <paramref name="rowCount"/>) of this
+    /// table: no copy, writes through either are seen by both. Disposing the view frees nothing; disposing the table
+    /// it was taken from makes the view unusable too. Kernels reject an output that overlaps one of their inputs.
+    /// </summary>
+    public DeviceTable Slice(int rowStart, int rowCount)
+    {
+        ThrowIfDisposed();
+        ArgumentOutOfRangeException.ThrowIfNegative(rowStart);
+        ArgumentOutOfRangeException.ThrowIfNegative(rowCount);
+        if ((long)rowStart + rowCount > Rows)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rowCount), rowCount,
+                $"Rows {rowStart}..{(long)rowStart + rowCount - 1} do not fit a table of {Rows} rows.");
+        }
+        return new DeviceTable(this, rowStart, rowCount);
+    }
+
     /// <summary>Copies <paramref name="source"/> (exactly <see cref="Length"/> floats, row-major) into the table.</summary>
     public void Upload(ReadOnlySpan<float> source)
     {
@@ -41,11 +86,11 @@ public sealed class DeviceTable : IDisposable
         CheckLength(source.Length, nameof(source));
         if (_host is not null)
         {
-            source.CopyTo(_host);
+            source.CopyTo(Host);
         }
         else
         {
-            _device!.View.CopyFromCPU(Owner.Stream, source);
+            View.CopyFromCPU(Owner.Stream, source);
             Owner.Stream.Synchronize();
         }
     }
@@ -57,12 +102,12 @@ public sealed class DeviceTable : IDisposable
         CheckLength(destination.Length, nameof(destination));
         if (_host is not null)
         {
-            _host.CopyTo(destination);
+            Host.CopyTo(destination);
         }
         else
         {
             Owner.Stream.Synchronize();
-            _device!.View.CopyToCPU(Owner.Stream, destination);
+            View.CopyToCPU(Owner.Stream, destination);
             Owner.Stream.Synchronize();
         }
     }
@@ -75,25 +120,34 @@ public sealed class DeviceTable : IDisposable
         return result;
     }
 
-    /// <summary>Frees the table's memory. Using it afterwards throws <see cref="ObjectDisposedException"/>.</summary>
+    /// <summary>Frees the table's memory (a view frees nothing). Using it afterwards throws <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
         if (!_disposed)
         {
             _disposed = true;
-            _device?.Dispose();
+            if (_parent is null)
+            {
+                _device?.Dispose();
+            }
             _device = null;
         }
     }
 
-    internal bool IsDisposed => _disposed;
+    internal bool IsDisposed => _disposed || (_parent?._disposed ?? false);
 
-    internal float[] Host
+    // The table that owns the storage, and this table's offset into it (in floats).
+    private DeviceTable Root => _parent ?? this;
+
+    private long StorageOffset { get; }
+
+    /// <summary>The table's floats on the CPU backend.</summary>
+    internal Span<float> Host
     {
         get
         {
             ThrowIfDisposed();
-            return _host!;
+            return _host.AsSpan(_hostOffset, checked((int)Length));
         }
     }
 
@@ -102,13 +156,23 @@ public sealed class DeviceTable : IDisposable
         get
         {
             ThrowIfDisposed();
-            return _device!.View;
+            return _parent is null ? _device!.View : _viewOfParent;
         }
     }
 
-    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed || Owner.IsDisposed, this);
+    /// <summary>True when the two tables share at least one float of storage.</summary>
+    internal bool Overlaps(DeviceTable other)
+    {
+        if (!ReferenceEquals(Root, other.Root) || Length == 0 || other.Length == 0)
+        {
+            return false;
+        }
+        return StorageOffset < other.StorageOffset + other.Length && other.StorageOffset < StorageOffset + Length;
+    }
 
-    private void CheckLength(int length, string name)
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed || Owner.IsDisposed, this);
+
+    private void CheckLength(long length, string name)
     {
         if (length != Length)
         {
