@@ -6,14 +6,15 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Stair.Kernels.Cpu.Dense;
 
 namespace Stair.Kernels.Cpu.Ranking;
 
 [SkipLocalsInit]
 internal sealed unsafe class RankingDriver : ParallelJob
 {
-    /// <summary>Users per block: 32 × 7,050 items of scores is 0.9 MB, about one core's share of L2 + L3.</summary>
-    internal const int BlockUsers = 32;
+    /// <summary>Users per block: one 96-row part of the dense product; 96 × 7,050 scores is 2.7 MB per thread.</summary>
+    internal const int BlockUsers = 96;
 
     private readonly SimdTier _tier;
     private readonly float* _users, _items;
@@ -81,19 +82,9 @@ internal sealed unsafe class RankingDriver : ParallelJob
         }
     }
 
-    // TEMPORARY until the shared dense product lands: S[b, i] = dot(u_b, e_i).
+    // S = U_block · Iᵀ on this thread (the shared product; threads = 1 inside a pool job).
     private void Scores(float* users, int count, float* scores)
-    {
-        int d = _width;
-        for (int b = 0; b < count; b++)
-        {
-            var u = new ReadOnlySpan<float>(users + (long)b * d, d);
-            for (int i = 0; i < _itemCount; i++)
-            {
-                scores[(long)b * _itemCount + i] = KnnGraph.Dot(u, new ReadOnlySpan<float>(_items + (long)i * d, d), _tier);
-            }
-        }
-    }
+        => DenseProduct.MultiplyTransposed(_tier, 1, users, _width, _items, _width, scores, _itemCount, count, _itemCount, _width);
 
     /// <summary>
     /// The k largest of row[0 .. n), best first, ties to the lower index; −∞ and NaN never enter
