@@ -117,22 +117,11 @@ internal sealed unsafe class BprLossDriver : ParallelJob
         var ep = new ReadOnlySpan<float>(_itemTable + (long)_positives[t] * d, d);
         var en = new ReadOnlySpan<float>(_itemTable + (long)_negatives[t] * d, d);
         double x = (double)KnnGraph.Dot(eu, ep, _tier) - KnnGraph.Dot(eu, en, _tier);
-        _terms[t] = Softplus(-x);
-        _s[t] = (float)(Sigmoid(-x) / batch);
-    }
-
-    /// <summary>log(1 + eᶻ) without overflow or cancellation.</summary>
-    internal static double Softplus(double z) => Math.Max(z, 0) + Math.Log(1 + Math.Exp(-Math.Abs(z)));
-
-    /// <summary>1 / (1 + e⁻ᶻ) without overflow.</summary>
-    internal static double Sigmoid(double z)
-    {
-        if (z >= 0)
-        {
-            return 1 / (1 + Math.Exp(-z));
-        }
-        double e = Math.Exp(z);
-        return e / (1 + e);
+        // z = −x; with e = exp(−|z|) ≤ 1: softplus(z) = max(z, 0) + log(1 + e), σ(z) = 1/(1 + e) or e/(1 + e):
+        // one exp and one log, neither can overflow.
+        double z = -x, e = Math.Exp(-Math.Abs(z));
+        _terms[t] = Math.Max(z, 0) + Math.Log(1 + e);
+        _s[t] = (float)((z >= 0 ? 1 : e) / (1 + e) / batch);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
