@@ -113,15 +113,110 @@ internal sealed unsafe class BprLossDriver : ParallelJob
     private void Score(int t, int batch)
     {
         int d = _width;
-        var eu = new ReadOnlySpan<float>(_userTable + (long)_users[t] * d, d);
-        var ep = new ReadOnlySpan<float>(_itemTable + (long)_positives[t] * d, d);
-        var en = new ReadOnlySpan<float>(_itemTable + (long)_negatives[t] * d, d);
-        double x = (double)KnnGraph.Dot(eu, ep, _tier) - KnnGraph.Dot(eu, en, _tier);
+        DotPair(_tier, _userTable + (long)_users[t] * d, _itemTable + (long)_positives[t] * d, _itemTable + (long)_negatives[t] * d, d,
+            out float dp, out float dn);
+        double x = (double)dp - dn;
         // z = −x; with e = exp(−|z|) ≤ 1: softplus(z) = max(z, 0) + log(1 + e), σ(z) = 1/(1 + e) or e/(1 + e):
         // one exp and one log, neither can overflow.
         double z = -x, e = Math.Exp(-Math.Abs(z));
         _terms[t] = Math.Max(z, 0) + Math.Log(1 + e);
         _s[t] = (float)((z >= 0 ? 1 : e) / (1 + e) / batch);
+    }
+
+    /// <summary>
+    /// e_u·e_i⁺ and e_u·e_i⁻ with sixteen partial sums each (the scheme of KnnGraph.Dot): lane l
+    /// accumulates elements l, l + 16, … by FMA, the tail element by element into its lane, then the
+    /// lanes are added in the fixed tree (l += l + 8, + 4, + 2, + 1). Every tier performs exactly
+    /// these operations, so the dots are the same bits on each.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void DotPair(SimdTier tier, float* u, float* p, float* n, int d, out float dp, out float dn)
+    {
+        int full = d & ~15;
+        if (tier == SimdTier.Avx512 && full == d)
+        {
+            Vector512<float> ap = Vector512<float>.Zero, an = ap;
+            for (int c = 0; c < d; c += 16)
+            {
+                Vector512<float> vu = Vector512.Load(u + c);
+                ap = Vector512.FusedMultiplyAdd(vu, Vector512.Load(p + c), ap);
+                an = Vector512.FusedMultiplyAdd(vu, Vector512.Load(n + c), an);
+            }
+            dp = Tree(ap);
+            dn = Tree(an);
+            return;
+        }
+        float* lp = stackalloc float[16];
+        float* ln = stackalloc float[16];
+        if (tier == SimdTier.Avx512)
+        {
+            Vector512<float> ap = Vector512<float>.Zero, an = ap;
+            for (int c = 0; c < full; c += 16)
+            {
+                Vector512<float> vu = Vector512.Load(u + c);
+                ap = Vector512.FusedMultiplyAdd(vu, Vector512.Load(p + c), ap);
+                an = Vector512.FusedMultiplyAdd(vu, Vector512.Load(n + c), an);
+            }
+            ap.Store(lp);
+            an.Store(ln);
+        }
+        else if (tier == SimdTier.Avx2)
+        {
+            Vector256<float> pLo = Vector256<float>.Zero, pHi = pLo, nLo = pLo, nHi = pLo;
+            for (int c = 0; c < full; c += 16)
+            {
+                Vector256<float> uLo = Vector256.Load(u + c), uHi = Vector256.Load(u + c + 8);
+                pLo = Vector256.FusedMultiplyAdd(uLo, Vector256.Load(p + c), pLo);
+                pHi = Vector256.FusedMultiplyAdd(uHi, Vector256.Load(p + c + 8), pHi);
+                nLo = Vector256.FusedMultiplyAdd(uLo, Vector256.Load(n + c), nLo);
+                nHi = Vector256.FusedMultiplyAdd(uHi, Vector256.Load(n + c + 8), nHi);
+            }
+            pLo.Store(lp);
+            pHi.Store(lp + 8);
+            nLo.Store(ln);
+            nHi.Store(ln + 8);
+        }
+        else
+        {
+            for (int l = 0; l < 16; l++)
+            {
+                lp[l] = 0f;
+                ln[l] = 0f;
+            }
+            for (int c = 0; c < full; c += 16)
+            {
+                for (int l = 0; l < 16; l++)
+                {
+                    lp[l] = MathF.FusedMultiplyAdd(u[c + l], p[c + l], lp[l]);
+                    ln[l] = MathF.FusedMultiplyAdd(u[c + l], n[c + l], ln[l]);
+                }
+            }
+        }
+        for (int c = full; c < d; c++)
+        {
+            lp[c - full] = MathF.FusedMultiplyAdd(u[c], p[c], lp[c - full]);
+            ln[c - full] = MathF.FusedMultiplyAdd(u[c], n[c], ln[c - full]);
+        }
+        for (int half = 8; half >= 1; half /= 2)
+        {
+            for (int l = 0; l < half; l++)
+            {
+                lp[l] += lp[l + half];
+                ln[l] += ln[l + half];
+            }
+        }
+        dp = lp[0];
+        dn = ln[0];
+    }
+
+    // The lane tree l += l + 8, l += l + 4, l += l + 2, l += l + 1 on a register.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Tree(Vector512<float> v)
+    {
+        Vector256<float> a = v.GetLower() + v.GetUpper();
+        Vector128<float> b = a.GetLower() + a.GetUpper();
+        float c0 = b.GetElement(0) + b.GetElement(2), c1 = b.GetElement(1) + b.GetElement(3);
+        return c0 + c1;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
