@@ -7,6 +7,8 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
+using Stair.Kernels.Cpu.Dense;
+using Stair.Kernels.Gpu.Dense;
 using Stair.Kernels.Gpu.Propagation;
 
 namespace Stair.Kernels;
@@ -27,6 +29,7 @@ public sealed partial class ComputeContext : IDisposable
     private readonly Context? _ilgpu;
     private readonly Accelerator? _accelerator;
     private PropagationKernels? _kernels;
+    private DenseKernels? _dense;
     private readonly CpuOptions _cpuOptions;
     private MemoryBuffer1D<float, Stride1D.Dense>? _scratchA;
     private MemoryBuffer1D<float, Stride1D.Dense>? _scratchB;
@@ -152,6 +155,20 @@ public sealed partial class ComputeContext : IDisposable
     {
         ThrowIfDisposed();
         return Compile(_ilgpu!, _accelerator!, load);
+    }
+
+    /// <summary>The dense-product kernels of this context's accelerator, compiled on first use (not on the CPU backend).</summary>
+    internal DenseKernels Dense
+    {
+        get
+        {
+            ThrowIfDisposed();
+            if (_accelerator is null)
+            {
+                throw new InvalidOperationException("The CPU backend has no ILGPU kernels; it runs Cpu.Dense.DenseProduct.");
+            }
+            return _dense ??= Compile(acc => new DenseKernels(acc));
+        }
     }
 
     private static string Describe(Device device) => device switch
@@ -281,6 +298,75 @@ public sealed partial class ComputeContext : IDisposable
         DeviceCsr a = transpose ? graph.TransposedCsr! : graph.Forward!;
         _kernels!.Layer(Stream, a, input.View, output.View, input.View, input.View, input.View, HubPartials(a, input.Width),
             input.Width, RowEpilogueKind.Store);
+    }
+
+    /// <summary>
+    /// The dense product C = A·Bᵀ of whole tables: <paramref name="c"/>[i, j] = Σ_p a[i, p]·b[j, p]
+    /// (a is m × k, b is n × k, c must be m × n). Overwrites c; asynchronous on the ILGPU backends
+    /// (call <see cref="Synchronize"/> or download). On the CPU backend it runs the SIMD dense product
+    /// with this context's <see cref="CpuOptions"/>; passing the same table as a and b there computes
+    /// the upper triangle of A·Aᵀ and mirrors it (bitwise the same result, half the work).
+    /// Each element is one multiply-add chain over p in storage order, so results repeat bit for bit.
+    /// </summary>
+    /// <param name="a">Left operand, m × k.</param>
+    /// <param name="b">Right operand, n × k (may be <paramref name="a"/>).</param>
+    /// <param name="c">Output, m × n; must not be a or b.</param>
+    /// <exception cref="ArgumentException">A table belongs to another context, the widths differ, c has the wrong shape or is an input.</exception>
+    /// <exception cref="ObjectDisposedException">The context or a table was disposed.</exception>
+    public void MultiplyTransposed(DeviceTable a, DeviceTable b, DeviceTable c)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        ArgumentNullException.ThrowIfNull(c);
+        a.ThrowIfDisposed();
+        b.ThrowIfDisposed();
+        c.ThrowIfDisposed();
+        if (!ReferenceEquals(a.Owner, this))
+        {
+            throw new ArgumentException("Table a belongs to another context.", nameof(a));
+        }
+        if (!ReferenceEquals(b.Owner, this))
+        {
+            throw new ArgumentException("Table b belongs to another context.", nameof(b));
+        }
+        if (!ReferenceEquals(c.Owner, this))
+        {
+            throw new ArgumentException("Table c belongs to another context.", nameof(c));
+        }
+        if (a.Width != b.Width)
+        {
+            throw new ArgumentException($"The widths must be equal: a is {a.Rows} × {a.Width}, b is {b.Rows} × {b.Width}.", nameof(b));
+        }
+        if (c.Overlaps(a) || c.Overlaps(b))
+        {
+            throw new ArgumentException("The output table c must not be, or overlap, an input table.", nameof(c));
+        }
+        ValidateShape(c, a.Rows, b.Rows, nameof(c));
+        int m = a.Rows, n = b.Rows, k = a.Width;
+        if (Backend == Backend.Cpu)
+        {
+            MultiplyTransposedOnCpu(a.Host, b.Host, c.Host, m, n, k, ReferenceEquals(a, b));
+            return;
+        }
+        Dense.MultiplyTransposed(Stream, a.View, k, b.View, k, c.View, n, m, n, k);
+    }
+
+    private unsafe void MultiplyTransposedOnCpu(Span<float> a, Span<float> b, Span<float> c, int m, int n, int k, bool self)
+    {
+        SimdTier tier = SimdTiers.Resolve(_cpuOptions.Tier);
+        int threads = _cpuOptions.EffectiveThreads;
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            if (self)
+            {
+                DenseProduct.MultiplySelfTransposed(tier, threads, pa, Math.Max(1, k), pc, Math.Max(1, n), m, k);
+            }
+            else
+            {
+                DenseProduct.MultiplyTransposed(tier, threads, pa, Math.Max(1, k), pb, Math.Max(1, k), pc, Math.Max(1, n), m, n, k);
+            }
+        }
     }
 
     /// <summary>
