@@ -1,7 +1,13 @@
 // ComputeContext's full-ranking entry points (see Ranking). On the CPU backend they run on the
-// tables in place. On the ILGPU backends the two tables are downloaded once per evaluation
-// (U·d + I·d floats, 6.8 MB at Baby shape) and ranked by the CPU engine: scoring on the device
-// waits for the shared device dense product (DenseKernels), which this library does not duplicate.
+// tables in place. On the ILGPU backends the scores of a block of users (up to 16 M scores,
+// 64 MB) are computed on the device by the shared dense product (DenseKernels), downloaded, and
+// masked and cut to the top K on the host by the CPU engine's selection (all cores); only the
+// lists stay, never users × items.
+using ILGPU;
+using ILGPU.Runtime;
+using Stair.Kernels.Cpu;
+using Stair.Kernels.Cpu.Ranking;
+
 namespace Stair.Kernels;
 
 public sealed partial class ComputeContext
@@ -25,8 +31,13 @@ public sealed partial class ComputeContext
         }
         Kernels.Ranking.ValidateKs(ks, targets.Items);
         int d = embeddings.Width;
-        ReadOnlySpan<float> host = Backend == Backend.Cpu ? embeddings.Host : embeddings.ToArray();
-        return Kernels.Ranking.Evaluate(host.Slice(0, targets.Users * d), host.Slice(itemOffset * d, targets.Items * d), d, targets, ks, _cpuOptions);
+        if (Backend == Backend.Cpu)
+        {
+            ReadOnlySpan<float> host = embeddings.Host;
+            return Kernels.Ranking.Evaluate(host.Slice(0, targets.Users * d), host.Slice(itemOffset * d, targets.Items * d), d, targets, ks, _cpuOptions);
+        }
+        ArrayView<float> view = embeddings.View;
+        return RankOnDevice(view.SubView(0, (long)targets.Users * d), view.SubView((long)itemOffset * d, (long)targets.Items * d), d, targets, ks);
     }
 
     /// <summary>Recall@K and NDCG@K of a full ranking on separate user (U × d) and item (I × d) tables.</summary>
@@ -42,8 +53,44 @@ public sealed partial class ComputeContext
         ValidateShape(userEmbeddings, targets.Users, userEmbeddings.Width, nameof(userEmbeddings));
         ValidateShape(itemEmbeddings, targets.Items, userEmbeddings.Width, nameof(itemEmbeddings));
         Kernels.Ranking.ValidateKs(ks, targets.Items);
-        ReadOnlySpan<float> users = Backend == Backend.Cpu ? userEmbeddings.Host : userEmbeddings.ToArray();
-        ReadOnlySpan<float> items = Backend == Backend.Cpu ? itemEmbeddings.Host : itemEmbeddings.ToArray();
-        return Kernels.Ranking.Evaluate(users, items, userEmbeddings.Width, targets, ks, _cpuOptions);
+        if (Backend == Backend.Cpu)
+        {
+            return Kernels.Ranking.Evaluate(userEmbeddings.Host, itemEmbeddings.Host, userEmbeddings.Width, targets, ks, _cpuOptions);
+        }
+        return RankOnDevice(userEmbeddings.View.SubView(0, userEmbeddings.Length), itemEmbeddings.View.SubView(0, itemEmbeddings.Length),
+            userEmbeddings.Width, targets, ks);
+    }
+
+    /// <summary>Most scores per device block (16 M = 64 MB); tests lower it to cross block boundaries.</summary>
+    internal long RankingBlockScores { get; set; } = 16L << 20;
+
+    /// <summary>Scores per block of users on the device, selection on the host.</summary>
+    private unsafe RankingMetrics RankOnDevice(ArrayView<float> users, ArrayView<float> items, int width, RankingTargets targets, ReadOnlySpan<int> ks)
+    {
+        int userCount = targets.Users, itemCount = targets.Items;
+        int kMax = Kernels.Ranking.ValidateKs(ks, itemCount);
+        var lists = new int[(long)userCount * kMax];
+        if (userCount > 0)
+        {
+            int block = (int)Math.Clamp(RankingBlockScores / itemCount, 1, userCount);
+            using MemoryBuffer1D<float, Stride1D.Dense> scores = Allocate<float>((long)block * itemCount, "a block of ranking scores");
+            float[] host = GC.AllocateUninitializedArray<float>(block * itemCount, pinned: true);
+            SimdTier tier = SimdTiers.Resolve(_cpuOptions.Tier);
+            fixed (float* s = host)
+            fixed (int* result = lists)
+            {
+                for (int first = 0; first < userCount; first += block)
+                {
+                    int count = Math.Min(block, userCount - first);
+                    Dense.MultiplyTransposed(Stream, users.SubView((long)first * width, (long)count * width), width, items, width,
+                        scores.View, itemCount, count, itemCount, width);
+                    scores.View.SubView(0, (long)count * itemCount).CopyToCPU(Stream, host.AsSpan(0, count * itemCount));
+                    Stream.Synchronize();
+                    var job = new ScoreRowsTopKJob(tier, s, count, itemCount, targets.Excluded, first, kMax, result, _cpuOptions.EffectiveThreads);
+                    CpuWorkerPool.Shared.Run(job, _cpuOptions.EffectiveThreads);
+                }
+            }
+        }
+        return Kernels.Ranking.Metrics(lists, kMax, targets.Relevant, ks);
     }
 }

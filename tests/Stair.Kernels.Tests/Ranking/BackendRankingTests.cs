@@ -25,7 +25,9 @@ public class BackendRankingTests
         using DeviceTable u = context.Upload(table.AsSpan(0, users * d), users, d);
         using DeviceTable i = context.Upload(table.AsSpan(users * d), items, d);
         RankingMetrics separate = context.EvaluateRanking(u, i, targets, ks);
-        foreach (RankingMetrics m in new[] { combined, separate })
+        context.RankingBlockScores = 7 * items; // blocks of 7 users: the last one partial
+        RankingMetrics blocked = context.EvaluateRanking(z, users, targets, ks);
+        foreach (RankingMetrics m in new[] { combined, separate, blocked })
         {
             Assert.Equal(expected.Recall, m.Recall);
             Assert.Equal(expected.Ndcg, m.Ndcg);

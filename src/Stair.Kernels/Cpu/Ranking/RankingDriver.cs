@@ -156,3 +156,44 @@ internal sealed unsafe class RankingDriver : ParallelJob
         return bestScores[^1];
     }
 }
+
+/// <summary>Masks and selects the top k of score rows computed elsewhere (the device path): rows split among threads.</summary>
+internal sealed unsafe class ScoreRowsTopKJob : ParallelJob
+{
+    private readonly SimdTier _tier;
+    private readonly float* _scores;
+    private readonly int _count, _items, _firstUser, _k;
+    private readonly ItemSets _excluded;
+    private readonly int* _result;
+
+    public ScoreRowsTopKJob(SimdTier tier, float* scores, int count, int items, ItemSets excluded, int firstUser, int k, int* result, int threads)
+    {
+        _tier = tier;
+        _scores = scores;
+        _count = count;
+        _items = items;
+        _excluded = excluded;
+        _firstUser = firstUser;
+        _k = k;
+        _result = result;
+        PartCount = Math.Max(1, Math.Min(threads, count));
+    }
+
+    public override void Execute(int part)
+    {
+        var bestScores = new float[_k];
+        var bestItems = new int[_k];
+        int begin = (int)((long)_count * part / PartCount), end = (int)((long)_count * (part + 1) / PartCount);
+        for (int b = begin; b < end; b++)
+        {
+            int user = _firstUser + b;
+            float* row = _scores + (long)b * _items;
+            foreach (int item in _excluded.Row(user))
+            {
+                row[item] = float.NegativeInfinity;
+            }
+            RankingDriver.SelectTopK(_tier, row, _items, bestScores, bestItems);
+            bestItems.AsSpan().CopyTo(new Span<int>(_result + (long)user * _k, _k));
+        }
+    }
+}
