@@ -450,6 +450,7 @@ public sealed partial class ComputeContext : IDisposable
         _scratchA?.Dispose();
         _scratchB?.Dispose();
         _hubPartials?.Dispose();
+        DisposeBpr();
         _accelerator?.Dispose();
         _ilgpu?.Dispose();
     }
