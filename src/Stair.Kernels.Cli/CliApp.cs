@@ -18,6 +18,8 @@ internal static class CliApp
 
         {KnnCommand.Usage}
 
+        {TrainCommand.Usage}
+
         Exit codes: 0 success, 1 validation failure, 2 bad input or usage.
         """;
 
@@ -38,7 +40,8 @@ internal static class CliApp
                 "adjacency" => AdjacencyCommand.Run(rest, stdout),
                 "devices" => DevicesCommand.Run(rest, stdout),
                 "knn" => KnnCommand.Run(rest, stdout),
-                _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, devices, propagate, adjacency, knn, help)."),
+                "train" => TrainCommand.Run(rest, stdout),
+                _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, devices, propagate, adjacency, knn, train, help)."),
             };
         }
         catch (UsageException ex)
