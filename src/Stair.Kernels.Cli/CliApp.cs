@@ -20,6 +20,10 @@ internal static class CliApp
 
         {TrainCommand.Usage}
 
+        {FeaturesCommand.Usage}
+
+        {PrepareCommand.Usage}
+
         Exit codes: 0 success, 1 validation failure, 2 bad input or usage.
         """;
 
@@ -41,7 +45,9 @@ internal static class CliApp
                 "devices" => DevicesCommand.Run(rest, stdout),
                 "knn" => KnnCommand.Run(rest, stdout),
                 "train" => TrainCommand.Run(rest, stdout),
-                _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, devices, propagate, adjacency, knn, train, help)."),
+                "features" => FeaturesCommand.Run(rest, stdout),
+                "prepare" => PrepareCommand.Run(rest, stdout),
+                _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, devices, propagate, adjacency, knn, train, features, prepare, help)."),
             };
         }
         catch (UsageException ex)

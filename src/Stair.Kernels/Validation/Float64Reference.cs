@@ -177,4 +177,35 @@ public static class Float64Reference
 
     /// <summary>The SpMM bound compounded over L products and L + 1 weighted adds.</summary>
     public static double FscTolerance(int maxRowLength, int layers) => (layers + 2) * 2.0 * (maxRowLength + 4) * UnitRoundoff;
+    /// <summary>
+    /// The dense NT product in float64: C[i·n + j] = Σ_p A[i·lda + p]·B[j·ldb + p] (C = A·Bᵀ, dense m × n), or
+    /// with <paramref name="absolute"/> Σ_p |A||B| (the scale of the rounding-error bound).
+    /// </summary>
+    public static double[] MultiplyTransposed(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, int m, int n, int k, bool absolute = false)
+    {
+        var c = new double[(long)m * n];
+        for (int i = 0; i < m; i++)
+        {
+            ReadOnlySpan<float> ai = a.Slice(i * lda, k);
+            for (int j = 0; j < n; j++)
+            {
+                ReadOnlySpan<float> bj = b.Slice(j * ldb, k);
+                double s = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    double t = (double)ai[p] * bj[p];
+                    s += absolute ? Math.Abs(t) : t;
+                }
+                c[(long)i * n + j] = s;
+            }
+        }
+        return c;
+    }
+
+    /// <summary>
+    /// Tolerance of the dense product relative to Σ|a||b|: each element is one FMA chain of k steps, one
+    /// rounding each, so |error| ≤ γ_k·Σ|a||b| with γ_k = k·u/(1 − k·u) (Higham §3.1); the float64 reference
+    /// adds at most k·2⁻⁵³ relative, so γ_(k+1) covers both.
+    /// </summary>
+    public static double DenseProductTolerance(int k) => (k + 1) * UnitRoundoff / (1 - (k + 1) * UnitRoundoff);
 }
