@@ -17,9 +17,11 @@ archive=artifacts/gpu-check.tar.xz
 case "${1:-}" in
   prepare)
     rm -rf artifacts/gpu-check && mkdir -p artifacts/gpu-check
+    # -p:StairTextEncoder=false leaves MiniLM out (its 91 MB model and ONNX Runtime would not fit the
+    # 64 MiB carry); the GPU check never embeds text.
     for project in src/Stair.Kernels.Cli bench/Stair.Kernels.Benchmarks; do
       dotnet publish "$project" -c Release -r linux-x64 --self-contained true \
-        -p:PublishTrimmed=false -p:DebugType=none -p:GenerateDocumentationFile=false \
+        -p:PublishTrimmed=false -p:DebugType=none -p:GenerateDocumentationFile=false -p:StairTextEncoder=false \
         -o artifacts/gpu-check
     done
     tar -C artifacts -cJf "$archive" gpu-check

@@ -18,6 +18,28 @@ public static partial class DatasetLoader
     public static int DefaultKFor(string modality) => modality == "text" ? 5 : 1;
 
     /// <summary>
+    /// One string names any data set (what a <c>--dataset</c> option takes): "movielens" (the embedded MovieLens,
+    /// <see cref="MovieLens"/>), "synthetic:baby" or "synthetic:electronics" (<see cref="Synthetic(string, ulong)"/>
+    /// with <paramref name="seed"/>), or else a directory in the MMRec layout (<see cref="Load"/>).
+    /// </summary>
+    /// <param name="source">The data set's name or directory.</param>
+    /// <param name="seed">Seed of a synthetic data set (ignored otherwise).</param>
+    /// <param name="log">Progress lines of a MovieLens preparation, or null.</param>
+    public static RecommendationDataset Open(string source, ulong seed = 1, TextWriter? log = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        if (source.Equals("movielens", StringComparison.OrdinalIgnoreCase))
+        {
+            return MovieLens(log: log);
+        }
+        if (source.StartsWith("synthetic:", StringComparison.OrdinalIgnoreCase))
+        {
+            return Synthetic(source, seed);
+        }
+        return Load(source);
+    }
+
+    /// <summary>
     /// Loads a data set in the MMRec layout: <c>DIR/&lt;name&gt;.inter</c> (tab-separated, header naming
     /// userID, itemID and x_label, usually also rating and timestamp; x_label 0/1/2 = train/validation/test)
     /// plus <c>DIR/&lt;modality&gt;_feat.npy</c> per modality (2-D, rows in item order, all with the same row count).
@@ -25,13 +47,13 @@ public static partial class DatasetLoader
     /// <remarks>
     /// The <c>.inter</c> file is <c>DIR/&lt;directory name&gt;.inter</c> when it exists, otherwise the only
     /// <c>*.inter</c> file in the directory. Items = the feature files' row count; users = largest user id + 1.
-    /// Modalities are ordered by name (ordinal); their <see cref="ModalityFeatures.DefaultK"/> comes from
+    /// Every user id 0 … U − 1 must occur. Modalities are ordered by name (ordinal); their <see cref="ModalityFeatures.DefaultK"/> comes from
     /// <see cref="DefaultKFor"/>. Duplicate (user, item) rows within a split collapse to one interaction.
     /// </remarks>
     /// <param name="directory">The data set's directory.</param>
     /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
     /// <exception cref="InvalidDataException">The data set is malformed: no or several <c>.inter</c> files, a missing
-    /// column, a bad value, no feature file, a feature file that is not a finite 2-D float matrix, feature files
+    /// column, a bad value, a gap in the user ids, no feature file, a feature file that is not a finite 2-D float matrix, feature files
     /// whose row counts disagree, an item id outside the feature rows, an empty split, or a (user, item) pair in two
     /// splits. The message names the file and the line, row or column.</exception>
     public static RecommendationDataset Load(string directory)
@@ -61,6 +83,7 @@ public static partial class DatasetLoader
         }
 
         int users = table.UserCount;
+        CheckUsersContiguous(table, interName);
         var splits = new CsrMatrix[3];
         for (int s = 0; s < 3; s++)
         {
@@ -202,6 +225,24 @@ public static partial class DatasetLoader
                 $"{name}: line 1 (the tab-separated header) lacks the column{(missing.Length > 1 ? "s" : "")} {string.Join(", ", missing)}; " +
                 $"found: {string.Join(", ", header)}. An MMRec .inter header names userID, itemID, rating, timestamp, x_label.");
         }
+    }
+
+    /// <summary>User ids must be 0 … U − 1 with every one present: a gap (or one huge id) is an error, not U empty rows.</summary>
+    private static void CheckUsersContiguous(InteractionTable table, string interName)
+    {
+        int[] distinct = table.UserIds.ToArray().Distinct().Order().ToArray();
+        if (distinct.Length == table.UserCount)
+        {
+            return;
+        }
+        int missing = 0;
+        while (missing < distinct.Length && distinct[missing] == missing)
+        {
+            missing++;
+        }
+        throw new InvalidDataException(
+            $"{interName}: user ids are not contiguous: user {missing} has no interaction, yet the largest user id is {table.UserCount - 1}; " +
+            "ids must run 0 … U − 1 (renumber the users).");
     }
 
     private static IReadOnlyList<ModalityFeatures> ReadModalities(string directory, out string firstFile)

