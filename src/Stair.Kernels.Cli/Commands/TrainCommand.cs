@@ -54,12 +54,7 @@ internal static class TrainCommand
 
         string data = a.Optional("data") ?? "movielens";
         stdout.WriteLine($"loading {data} …");
-        RecommendationDataset dataset = data switch
-        {
-            "movielens" => DatasetLoader.MovieLens(log: stdout),
-            _ when data.StartsWith("synthetic:", StringComparison.Ordinal) => DatasetLoader.Synthetic(data, options.Seed),
-            _ => DatasetLoader.Load(data),
-        };
+        RecommendationDataset dataset = DatasetLoader.Open(data, log: stdout);
         stdout.WriteLine($"{dataset.Name}: {dataset.Users:N0} users, {dataset.Items:N0} items, {dataset.Train.NonZeros:N0} / {dataset.Validation.NonZeros:N0} / {dataset.Test.NonZeros:N0} train/validation/test interactions; modalities: {string.Join(", ", dataset.Modalities.Select(m => $"{m.Name} ({m.Columns})"))}");
         stdout.WriteLine($"variant: {Describe(options)}");
 
@@ -73,18 +68,18 @@ internal static class TrainCommand
         {
             if (!headerWritten)
             {
-                stdout.WriteLine(string.Join("  ", new[] { " epoch", "    loss" }.Concat(p.Validation.Cutoffs.SelectMany(k => new[] { $"Recall@{k}", $"  NDCG@{k}" }))));
+                stdout.WriteLine(string.Join("  ", new[] { " epoch", "    loss" }.Concat(p.Validation.Ks.SelectMany(k => new[] { $"Recall@{k}", $"  NDCG@{k}" }))));
                 headerWritten = true;
             }
             stdout.WriteLine(string.Join("  ", new[] { $"{p.Epoch,6}", $"{p.TrainLoss,8:F5}" }
-                .Concat(p.Validation.Cutoffs.SelectMany((k, i) => new[] { $"{p.Validation.Recall[i],9:F4}", $"{p.Validation.Ndcg[i],9:F4}" }))));
+                .Concat(p.Validation.Ks.SelectMany((k, i) => new[] { $"{p.Validation.Recall[i],9:F4}", $"{p.Validation.Ndcg[i],9:F4}" }))));
         };
         TrainingReport report = trainer.Train();
 
         stdout.WriteLine();
         stdout.WriteLine($"best epoch {report.BestEpoch} (validation NDCG@20 {report.Evaluations.FirstOrDefault(e => e.Epoch == report.BestEpoch)?.Validation.NdcgAt(20) ?? 0:F4}){(report.StoppedEarly ? ", stopped early" : "")}");
-        stdout.WriteLine($"test ({report.Test.Users:N0} users): " + string.Join(", ",
-            report.Test.Cutoffs.Select((k, i) => $"Recall@{k} {report.Test.Recall[i]:F4} NDCG@{k} {report.Test.Ndcg[i]:F4}")));
+        stdout.WriteLine($"test ({report.Test.UsersEvaluated:N0} users): " + string.Join(", ",
+            report.Test.Ks.Select((k, i) => $"Recall@{k} {report.Test.Recall[i]:F4} NDCG@{k} {report.Test.Ndcg[i]:F4}")));
         stdout.WriteLine($"{report.SecondsPerEpoch:F3} s per epoch on {report.Device}; setup {report.SetupSeconds:F2} s");
         if (a.Optional("metrics-out") is { } metricsPath)
         {

@@ -120,8 +120,8 @@ public sealed class StairTrainer
             DeviceAdamState itemState = Track(tables, context.CreateAdamState(items, d));
             var adam = new AdamWOptions(o.LearningRate, WeightDecay: o.WeightDecay);
             var sampler = new NegativeSampler(_data.Train);
-            CsrMatrix validationExcluded = _data.Train;
-            CsrMatrix testExcluded = Union(_data.Train, _data.Validation);
+            var validationTargets = new RankingTargets(_data.Train, _data.Validation);
+            var testTargets = new RankingTargets(Union(_data.Train, _data.Validation), _data.Test);
 
             double setupSeconds = clock.Elapsed.TotalSeconds;
             Prepared?.Invoke(this, new PreparedEventArgs(context.Device, setupSeconds, details));
@@ -181,7 +181,7 @@ public sealed class StairTrainer
                 if (epoch % o.EvalEvery == 0 || epoch == o.Epochs)
                 {
                     context.Fsc(graph, embeddings, propagated, forward);
-                    RankingMetrics validation = Evaluate(context, propagated, users, items, validationExcluded, _data.Validation, cutoffs);
+                    RankingMetrics validation = context.EvaluateRanking(propagated, users, validationTargets, cutoffs);
                     var point = new EvaluationPoint(epoch, losses[^1], validation, clock.Elapsed.TotalSeconds);
                     evaluations.Add(point);
                     Evaluated?.Invoke(this, point);
@@ -203,7 +203,7 @@ public sealed class StairTrainer
 
             embeddings.Upload(best!);
             context.Fsc(graph, embeddings, propagated, forward);
-            RankingMetrics test = Evaluate(context, propagated, users, items, testExcluded, _data.Test, cutoffs);
+            RankingMetrics test = context.EvaluateRanking(propagated, users, testTargets, cutoffs);
             if (o.CheckpointDirectory is { } directory)
             {
                 Directory.CreateDirectory(directory);
@@ -243,14 +243,6 @@ public sealed class StairTrainer
     {
         owned.Add(item);
         return item;
-    }
-
-    // Full ranking of every item for every user with relevant items: U·Iᵀ in blocks, the excluded items masked, top-K.
-    private static RankingMetrics Evaluate(ComputeContext context, DeviceTable propagated, int users, int items,
-        CsrMatrix excluded, CsrMatrix relevant, int[] cutoffs)
-    {
-        RankingResult r = Ranking.Evaluate(context, propagated.Slice(0, users), propagated.Slice(users, items), excluded, relevant, cutoffs);
-        return new RankingMetrics(cutoffs, r.Recall.ToArray(), r.Ndcg.ToArray(), r.EvaluatedUsers);
     }
 
     internal static (int[] Users, int[] Items) Pairs(CsrMatrix interactions)

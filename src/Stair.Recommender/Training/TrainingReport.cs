@@ -3,28 +3,9 @@
 // (--metrics-out) so runs can be compared and plotted.
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Stair.Kernels;
 
 namespace Stair.Recommender.Training;
-
-/// <summary>Recall@K and NDCG@K for each evaluated K.</summary>
-/// <param name="Cutoffs">The K values, ascending.</param>
-/// <param name="Recall">Recall@K per cutoff (same order).</param>
-/// <param name="Ndcg">NDCG@K per cutoff (same order).</param>
-/// <param name="Users">Users with at least one relevant item (the ones averaged over).</param>
-public sealed record RankingMetrics(int[] Cutoffs, double[] Recall, double[] Ndcg, int Users)
-{
-    /// <summary>Recall at cutoff <paramref name="k"/> (which must be one of <see cref="Cutoffs"/>).</summary>
-    public double RecallAt(int k) => Recall[IndexOf(k)];
-
-    /// <summary>NDCG at cutoff <paramref name="k"/> (which must be one of <see cref="Cutoffs"/>).</summary>
-    public double NdcgAt(int k) => Ndcg[IndexOf(k)];
-
-    private int IndexOf(int k)
-    {
-        int i = Array.IndexOf(Cutoffs, k);
-        return i >= 0 ? i : throw new ArgumentOutOfRangeException(nameof(k), k, $"K = {k} was not evaluated (cutoffs: {string.Join(", ", Cutoffs)}).");
-    }
-}
 
 /// <summary>One evaluation during training.</summary>
 /// <param name="Epoch">Epochs completed (1-based).</param>
