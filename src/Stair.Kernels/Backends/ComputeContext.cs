@@ -22,7 +22,7 @@ namespace Stair.Kernels;
 /// fixed order of accumulation); the ILGPU backends round each product and sum separately
 /// where the CPU tiers fuse them, so they agree with the CPU to rounding, not bit for bit.
 /// </remarks>
-public sealed class ComputeContext : IDisposable
+public sealed partial class ComputeContext : IDisposable
 {
     private readonly Context? _ilgpu;
     private readonly Accelerator? _accelerator;
@@ -361,6 +361,7 @@ public sealed class ComputeContext : IDisposable
         _scratchA?.Dispose();
         _scratchB?.Dispose();
         _hubPartials?.Dispose();
+        DisposeBpr();
         _accelerator?.Dispose();
         _ilgpu?.Dispose();
     }

@@ -1,0 +1,46 @@
+// Per-user sets of items as sorted, duplicate-free CSR rows: the training interactions the
+// negative sampler avoids, and the excluded and relevant items of full-ranking evaluation.
+namespace Stair.Kernels;
+
+/// <summary>Sorted, duplicate-free item lists per user, built once from a users × items CSR matrix (values ignored).</summary>
+internal sealed class ItemSets
+{
+    public ItemSets(CsrMatrix matrix, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(matrix, paramName);
+        Users = matrix.Rows;
+        Items = matrix.Columns;
+        ReadOnlySpan<int> ptr = matrix.RowPointers, cols = matrix.ColumnIndices;
+        Pointers = new int[Users + 1];
+        var items = new int[matrix.NonZeros];
+        int n = 0;
+        for (int u = 0; u < Users; u++)
+        {
+            int begin = n;
+            cols[ptr[u]..ptr[u + 1]].CopyTo(items.AsSpan(n));
+            Span<int> row = items.AsSpan(begin, ptr[u + 1] - ptr[u]);
+            row.Sort();
+            for (int k = 0; k < row.Length; k++)
+            {
+                if (k == 0 || row[k] != row[k - 1])
+                {
+                    items[n++] = row[k];
+                }
+            }
+            Pointers[u + 1] = n;
+        }
+        Columns = n == items.Length ? items : items[..n];
+    }
+
+    public int Users { get; }
+
+    public int Items { get; }
+
+    public int[] Pointers { get; }
+
+    public int[] Columns { get; }
+
+    public int Count(int user) => Pointers[user + 1] - Pointers[user];
+
+    public ReadOnlySpan<int> Row(int user) => Columns.AsSpan(Pointers[user], Pointers[user + 1] - Pointers[user]);
+}
