@@ -24,6 +24,8 @@ internal static class CliApp
 
         {PrepareCommand.Usage}
 
+        {WhitenCommand.Usage}
+
         Exit codes: 0 success, 1 validation failure, 2 bad input or usage.
         """;
 
@@ -47,7 +49,8 @@ internal static class CliApp
                 "train" => TrainCommand.Run(rest, stdout),
                 "features" => FeaturesCommand.Run(rest, stdout),
                 "prepare" => PrepareCommand.Run(rest, stdout),
-                _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, devices, propagate, adjacency, knn, train, features, prepare, help)."),
+                "whiten" => WhitenCommand.Run(rest, stdout),
+                _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, devices, propagate, adjacency, knn, whiten, train, features, prepare, help)."),
             };
         }
         catch (UsageException ex)

@@ -52,6 +52,8 @@ public sealed partial class ComputeContext : IDisposable
 
     internal bool IsDisposed => _disposed;
 
+    internal CpuOptions CpuOptions => _cpuOptions;
+
     internal AcceleratorStream Stream => _accelerator!.DefaultStream;
 
     /// <summary>

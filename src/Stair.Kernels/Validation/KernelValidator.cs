@@ -52,6 +52,7 @@ public static class KernelValidator
         {
             ValidateKnn(options, results, progress);
         }
+        WhiteningValidation.Run(options, results, progress);
         return results;
     }
 

@@ -1,0 +1,118 @@
+// WhiteningBenchmarks: batched whitening (d = 64) of one modality at the shapes of STAIR's
+// data sets — Baby text 7,050×384, Baby image 7,050×4,096, Electronics image 63,001×4,096
+// (1 GB of float32 input: measure it once, e.g. --job dry) — exact vs randomized, per
+// backend (cpu = the best SIMD tier on every thread; opencl and cuda where present).
+// Features have a power-law spectrum (σ_k ∝ k^-0.7 over 256 factors, plus noise) like real
+// embeddings. A case is "shape/method/backend".
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+
+namespace Stair.Kernels.Benchmarks;
+
+[MemoryDiagnoser]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByParams)]
+[WarmupCount(1)]
+[IterationCount(5)]
+public class WhiteningBenchmarks
+{
+    private float[] _features = [];
+    private int _columns;
+    private ComputeContext? _context;
+    private WhiteningOptions _options = new();
+
+    /// <summary>"shape/method/backend": shape baby-text, baby-image or electronics-image; method exact or randomized; backend cpu, opencl or cuda.</summary>
+    [ParamsSource(nameof(Cases))]
+    public string Case { get; set; } = "baby-text/exact/cpu";
+
+    /// <remarks>Set STAIR_WHITEN_CASES to a comma-separated list of substrings to run only matching cases (BDN filters methods, not parameters).</remarks>
+    public static IEnumerable<string> Cases()
+    {
+        string[] only = (Environment.GetEnvironmentVariable("STAIR_WHITEN_CASES") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        return AllCases().Where(c => only.Length == 0 || only.Any(o => c.Contains(o, StringComparison.Ordinal)));
+    }
+
+    private static IEnumerable<string> AllCases()
+    {
+        var backends = new List<string> { "cpu" };
+        if (BackendDiscovery.IsAvailable(Backend.OpenCL))
+        {
+            backends.Add("opencl");
+        }
+        if (BackendDiscovery.IsAvailable(Backend.Cuda))
+        {
+            backends.Add("cuda");
+        }
+        foreach (string shape in new[] { "baby-text", "baby-image", "electronics-image" })
+        {
+            foreach (string method in new[] { "exact", "randomized" })
+            {
+                foreach (string backend in backends)
+                {
+                    yield return $"{shape}/{method}/{backend}";
+                }
+            }
+        }
+    }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        string[] parts = Case.Split('/');
+        (int items, int columns) = parts[0] switch
+        {
+            "baby-text" => (7_050, 384),
+            "baby-image" => (7_050, 4_096),
+            _ => (63_001, 4_096),
+        };
+        _columns = columns;
+        _features = PowerLawFeatures(items, columns, 2026);
+        _options = new WhiteningOptions { Dimension = 64, Method = parts[1] == "exact" ? WhiteningMethod.Exact : WhiteningMethod.Randomized };
+        _context = ComputeContext.Create(parts[2] switch { "opencl" => Backend.OpenCL, "cuda" => Backend.Cuda, _ => Backend.Cpu });
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _context?.Dispose();
+
+    [Benchmark]
+    public float[] Whiten() => Whitening.Run(_context!, [new WhiteningModality(_features, _columns, 1)], _options).ItemTable;
+
+    /// <summary>Items × columns features X = A·B + noise + mean, σ_k of A·B ∝ k^-0.7 over 256 factors.</summary>
+    internal static float[] PowerLawFeatures(int items, int columns, ulong seed)
+    {
+        const int factors = 256;
+        var rng = new Random((int)seed);
+        var a = new float[items * factors];
+        var b = new float[factors * columns];
+        for (int i = 0; i < a.Length; i++)
+        {
+            a[i] = (float)(rng.NextDouble() - 0.5);
+        }
+        for (int k = 0; k < factors; k++)
+        {
+            float scale = (float)Math.Pow(k + 1, -0.7);
+            for (int c = 0; c < columns; c++)
+            {
+                b[k * columns + c] = (float)(rng.NextDouble() - 0.5) * scale;
+            }
+        }
+        var x = new float[(long)items * columns];
+        Parallel.For(0, items, i =>
+        {
+            var row = new float[columns];
+            for (int k = 0; k < factors; k++)
+            {
+                float aik = a[i * factors + k];
+                for (int c = 0; c < columns; c++)
+                {
+                    row[c] += aik * b[k * columns + c];
+                }
+            }
+            var noise = new Random(i);
+            for (int c = 0; c < columns; c++)
+            {
+                x[(long)i * columns + c] = row[c] + 0.02f * (float)(noise.NextDouble() - 0.5) + 1f;
+            }
+        });
+        return x;
+    }
+}

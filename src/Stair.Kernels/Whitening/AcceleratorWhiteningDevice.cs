@@ -1,0 +1,59 @@
+// Whitening on an ILGPU accelerator (CUDA, OpenCL, the simulator): the features are
+// uploaded once, centered and transposed there, and every large product runs on the
+// shared DenseKernels; only ℓ-wide results cross to the host.
+using System.Runtime.CompilerServices;
+using ILGPU.Runtime;
+using Stair.Kernels.Gpu.Dense;
+using Stair.Kernels.Gpu.Whitening;
+
+namespace Stair.Kernels.WhiteningCore;
+
+internal sealed class AcceleratorWhiteningDevice(ComputeContext context) : WhiteningDevice
+{
+    private static readonly ConditionalWeakTable<ComputeContext, WhiteningKernels> Loaded = new();
+    private static readonly ConditionalWeakTable<ComputeContext, DenseKernels> LoadedDense = new();
+
+    private readonly WhiteningKernels _kernels = Loaded.GetValue(context, c => c.Compile(acc => new WhiteningKernels(acc)));
+    private readonly DenseKernels _dense = LoadedDense.GetValue(context, c => c.Compile(acc => new DenseKernels(acc)));
+
+    // A table on the device, or nothing for an empty matrix (a table needs width ≥ 1).
+    private sealed class TableOperand(DeviceTable? table, int rows, int columns) : DenseOperand(rows, columns)
+    {
+        public DeviceTable? Table { get; } = table;
+
+        public override void Dispose() => Table?.Dispose();
+    }
+
+    private static DeviceTable? Table(DenseOperand operand) => ((TableOperand)operand).Table;
+
+    public override (DenseOperand Centered, DenseOperand Transposed) LoadCentered(ReadOnlyMemory<float> features, int rows, int columns)
+    {
+        using DeviceTable x = context.Upload(features.Span, rows, columns);
+        using DeviceTable means = context.CreateTable(1, columns);
+        DeviceTable centered = context.CreateTable(rows, columns);
+        DeviceTable transposed = context.CreateTable(columns, rows);
+        _kernels.Means(context.Stream, x.View, means.View, rows, columns);
+        _kernels.Center(context.Stream, x.View, means.View, centered.View, transposed.View, rows, columns);
+        context.Synchronize();
+        return (new TableOperand(centered, rows, columns), new TableOperand(transposed, columns, rows));
+    }
+
+    public override DenseOperand Upload(float[] data, int rows, int columns)
+        => rows == 0 || columns == 0 ? new TableOperand(null, rows, columns) : new TableOperand(context.Upload(data.AsSpan(0, rows * columns), rows, columns), rows, columns);
+
+    public override float[] Download(DenseOperand operand) => Table(operand)?.ToArray() ?? [];
+
+    public override DenseOperand Product(DenseOperand a, DenseOperand b)
+    {
+        if (a.Rows == 0 || b.Rows == 0)
+        {
+            return new TableOperand(null, a.Rows, b.Rows);
+        }
+        DeviceTable c = context.CreateTable(a.Rows, b.Rows);
+        _dense.MultiplyTransposed(context.Stream, Table(a)!.View, a.Columns, Table(b)!.View, b.Columns, c.View, b.Rows, a.Rows, b.Rows, a.Columns);
+        context.Synchronize();
+        return new TableOperand(c, a.Rows, b.Rows);
+    }
+
+    public override DenseOperand Gram(DenseOperand a) => Product(a, a);
+}

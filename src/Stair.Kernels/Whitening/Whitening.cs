@@ -1,0 +1,151 @@
+// Batched whitening (STAIR-KERNELS.md §4): per modality, the top-d left singular vectors of
+// the column-centered features scaled by √(I/d), with a fixed sign; fused by the weights.
+using Stair.Kernels.WhiteningCore;
+
+namespace Stair.Kernels;
+
+/// <summary>
+/// Modality initialization of STAIR: whitened multimodal features as the starting item table
+/// (and, through <see cref="WhiteningResult.UserTable(CsrMatrix, CpuOptions?)"/>, the user table).
+/// </summary>
+/// <remarks>
+/// <para>For each modality m, X_m (items × F_m) is column-centered, W_m = U[:, :d]·√(I/d) from its thin SVD
+/// (the rows come out decorrelated with columns of mean square 1), and E_item = Σ_m k_m W_m / Σ_m k_m.</para>
+/// <para>Signs: in each column of W_m the entry of largest magnitude is positive (on equal magnitudes the lower
+/// row decides). Rank: a column j is kept when σ_j &gt; <see cref="WhiteningOptions.RankTolerance"/>·σ_1 and
+/// j &lt; min(I − 1, F) (centering removes one dimension); later columns are zero and counted in
+/// <see cref="WhiteningModalityResult.ZeroColumns"/>.</para>
+/// <para>The large products (centering, Gram, X·Ω, Xᵀ·Q, X·V) run on the chosen backend's dense kernels with all
+/// its threads; only ℓ×ℓ eigenproblems (ℓ ≈ d + p) and thin transposes run on the host in float64.</para>
+/// </remarks>
+public static class Whitening
+{
+    /// <summary>Whitens and fuses <paramref name="modalities"/> on the SIMD CPU backend.</summary>
+    /// <param name="modalities">One or more modalities, each with one row per item (the same item count).</param>
+    /// <param name="options">Width, method and tolerances (defaults: d = 64, exact).</param>
+    /// <param name="cpuOptions">SIMD tier and threads.</param>
+    /// <exception cref="ArgumentException">Shapes disagree, a weight is not finite and positive, or a feature is NaN/Inf
+    /// (the message names the modality, row and column).</exception>
+    public static WhiteningResult Run(IReadOnlyList<WhiteningModality> modalities, WhiteningOptions? options = null, CpuOptions? cpuOptions = null)
+    {
+        options ??= new WhiteningOptions();
+        cpuOptions ??= CpuOptions.Default;
+        cpuOptions.Validate();
+        int items = Validate(modalities, options);
+        using var device = new CpuWhiteningDevice(SimdTiers.Resolve(cpuOptions.Tier), cpuOptions.EffectiveThreads);
+        return Run(device, modalities, options, items);
+    }
+
+    /// <summary>Whitens and fuses <paramref name="modalities"/> on <paramref name="context"/>'s backend (CPU, OpenCL, CUDA, ILGPU simulator).</summary>
+    /// <inheritdoc cref="Run(IReadOnlyList{WhiteningModality}, WhiteningOptions?, CpuOptions?)"/>
+    public static WhiteningResult Run(ComputeContext context, IReadOnlyList<WhiteningModality> modalities, WhiteningOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        options ??= new WhiteningOptions();
+        int items = Validate(modalities, options);
+        using WhiteningDevice device = context.Backend == Backend.Cpu
+            ? new CpuWhiteningDevice(SimdTiers.Resolve(context.CpuOptions.Tier), context.CpuOptions.EffectiveThreads)
+            : new AcceleratorWhiteningDevice(context);
+        return Run(device, modalities, options, items);
+    }
+
+    private static WhiteningResult Run(WhiteningDevice device, IReadOnlyList<WhiteningModality> modalities, WhiteningOptions options, int items)
+    {
+        int d = options.Dimension;
+        var solver = new WhiteningSolver(device, options);
+        var parts = new WhiteningModalityResult[modalities.Count];
+        var fused = new double[(long)items * d];
+        double weightSum = 0;
+        foreach (WhiteningModality m in modalities)
+        {
+            weightSum += m.Weight;
+        }
+        float scale = (float)Math.Sqrt((double)items / d);
+        for (int index = 0; index < modalities.Count; index++)
+        {
+            WhiteningModality m = modalities[index];
+            (double[] u, double[] sigma) = solver.Factor(m.Features, items, m.Columns);
+            var singular = new double[d];
+            sigma.AsSpan(0, Math.Min(d, sigma.Length)).CopyTo(singular);
+            int limit = Math.Min(sigma.Length, Math.Min(items - 1, m.Columns));
+            int rank = 0;
+            while (rank < limit && sigma[0] > 0 && sigma[rank] > options.RankTolerance * sigma[0])
+            {
+                rank++;
+            }
+            var w = new float[(long)items * d];
+            double share = m.Weight / weightSum;
+            for (int j = 0; j < rank; j++)
+            {
+                ReadOnlySpan<double> uj = u.AsSpan(j * items, items);
+                int sign = HostDense.SignOf(uj);
+                for (int i = 0; i < items; i++)
+                {
+                    float value = (float)(sign * uj[i]) * scale;
+                    w[(long)i * d + j] = value;
+                    fused[(long)i * d + j] += share * value;
+                }
+            }
+            parts[index] = new WhiteningModalityResult(m.Name ?? $"modality {index}", w, singular, rank);
+        }
+        var table = new float[fused.Length];
+        for (long k = 0; k < table.Length; k++)
+        {
+            table[k] = (float)fused[k];
+        }
+        return new WhiteningResult(items, d, table, parts);
+    }
+
+    // Everything is checked before any work: shapes, weights, then every feature value.
+    private static int Validate(IReadOnlyList<WhiteningModality> modalities, WhiteningOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(modalities);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (modalities.Count == 0)
+        {
+            throw new ArgumentException("At least one modality is needed.", nameof(modalities));
+        }
+        int items = -1;
+        for (int index = 0; index < modalities.Count; index++)
+        {
+            WhiteningModality m = modalities[index];
+            string name = m.Name ?? $"modality {index}";
+            if (m.Columns < 1)
+            {
+                throw new ArgumentOutOfRangeException(nameof(modalities), m.Columns, $"{name}: the feature width must be at least 1.");
+            }
+            if (m.Features.Length % m.Columns != 0)
+            {
+                throw new ArgumentException($"{name}: {m.Features.Length} features are not a whole number of rows of width {m.Columns}.", nameof(modalities));
+            }
+            int rows = m.Features.Length / m.Columns;
+            if (rows == 0)
+            {
+                throw new ArgumentException($"{name}: there must be at least one item.", nameof(modalities));
+            }
+            if (items >= 0 && rows != items)
+            {
+                throw new ArgumentException($"{name} has {rows} rows but {modalities[0].Name ?? "modality 0"} has {items}: every modality needs one row per item.", nameof(modalities));
+            }
+            items = rows;
+            if (!double.IsFinite(m.Weight) || m.Weight <= 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(modalities), m.Weight, $"{name}: the weight must be finite and positive.");
+            }
+        }
+        for (int index = 0; index < modalities.Count; index++)
+        {
+            WhiteningModality m = modalities[index];
+            ReadOnlySpan<float> f = m.Features.Span;
+            for (int k = 0; k < f.Length; k++)
+            {
+                if (!float.IsFinite(f[k]))
+                {
+                    throw new ArgumentException($"{m.Name ?? $"modality {index}"}: feature at row {k / m.Columns}, column {k % m.Columns} is {f[k]}; features must be finite.", nameof(modalities));
+                }
+            }
+        }
+        return items;
+    }
+}
