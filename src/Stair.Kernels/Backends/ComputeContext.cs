@@ -52,6 +52,7 @@ public sealed partial class ComputeContext : IDisposable
 
     internal bool IsDisposed => _disposed;
 
+    /// <summary>The tier and threads of the CPU backend, and of host-side work on the others.</summary>
     internal CpuOptions CpuOptions => _cpuOptions;
 
     internal AcceleratorStream Stream => _accelerator!.DefaultStream;

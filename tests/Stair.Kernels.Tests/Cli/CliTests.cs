@@ -114,6 +114,11 @@ public sealed class CliTests : IDisposable
         Assert.Contains("30 items", stdout);
         CsrMatrix expected = Kernels.KnnGraph.Build(30, [new KnnModality(text, 8, 5), new KnnModality(image, 3, 1)]);
         Assert.Equal(expected.ToDense(), ScipyNpz.ReadCsr(PathOf("S.npz")).ToDense());
+        var simulator = Run("knn", "--features", PathOf("text.npy") + "," + PathOf("image.npy"), "--k", "5,1", "--output", PathOf("S2.npz"), "--backend", "ilgpu-cpu");
+        Assert.True(simulator.Code == 0, simulator.Err);
+        Assert.Contains("IlgpuCpu", simulator.Out);
+        Assert.Equal(expected.ToDense(), ScipyNpz.ReadCsr(PathOf("S2.npz")).ToDense());
+        Assert.Equal(2, Run("knn", "--features", PathOf("text.npy"), "--k", "5", "--output", PathOf("T.npz"), "--backend", "gpu").Code);
 
         var bad = Run("knn", "--features", PathOf("text.npy") + "," + PathOf("short.npy"), "--k", "5,1", "--output", PathOf("T.npz"));
         Assert.Equal(2, bad.Code);

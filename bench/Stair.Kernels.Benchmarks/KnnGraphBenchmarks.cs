@@ -1,0 +1,109 @@
+// KnnGraphBenchmarks: one modality's top-k neighbour lists (normalize, blocked screen, exact
+// finish) at the real shapes — Amazon Baby (7,050 items) and Electronics (63,001 items), text
+// F = 384 with k = 5 and visual F = 4,096 with k = 1 — per SIMD tier and per ILGPU backend
+// present, against the GEMM floor: the same block products through DenseProduct with no
+// screening at all (I²·F/2 multiply-adds). Features are seeded Gaussians.
+// A case is "shape/variant"; benchmark names are permanent so results stay comparable.
+// electronics-visual is 1 GB of input and 8.1·10¹² multiply-adds (minutes per call on 2 cores):
+// run it with `--job dry` (one call).
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using Stair.Kernels.Cpu.KnnGraph;
+
+namespace Stair.Kernels.Benchmarks;
+
+[MemoryDiagnoser]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)]
+[CategoriesColumn]
+public class KnnGraphBenchmarks
+{
+    private float[] _features = [];
+    private int _items;
+    private int _columns;
+    private int _k;
+    private SimdTier _tier;
+    private ComputeContext? _context;
+    private KnnRows? _rows;
+
+    /// <summary>"shape/variant": shape baby-text, baby-visual, electronics-text, electronics-visual or toy; variant a SIMD tier, opencl, cuda or ilgpu-cpu.</summary>
+    [ParamsSource(nameof(Cases))]
+    public string Case { get; set; } = "baby-visual/avx512";
+
+    public static IEnumerable<string> Cases()
+    {
+        var variants = new List<string>(SimdTiers.Supported.Select(t => t.ToString().ToLowerInvariant()));
+        if (BackendDiscovery.IsAvailable(Backend.OpenCL))
+        {
+            variants.Add("opencl");
+        }
+        if (BackendDiscovery.IsAvailable(Backend.Cuda))
+        {
+            variants.Add("cuda");
+        }
+        foreach (string shape in new[] { "baby-text", "baby-visual", "electronics-text", "electronics-visual" })
+        {
+            foreach (string variant in variants)
+            {
+                yield return $"{shape}/{variant}";
+            }
+        }
+        yield return "toy/ilgpu-cpu";
+    }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        string[] parts = Case.Split('/');
+        (_items, _columns, _k) = parts[0] switch
+        {
+            "baby-text" => (7_050, 384, 5),
+            "baby-visual" => (7_050, 4_096, 1),
+            "electronics-text" => (63_001, 384, 5),
+            "electronics-visual" => (63_001, 4_096, 1),
+            _ => (200, 48, 5),
+        };
+        _features = GC.AllocateUninitializedArray<float>(_items * _columns);
+        var rng = new Random(2025);
+        for (int e = 0; e < _features.Length; e++)
+        {
+            _features[e] = (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
+        }
+        _tier = SimdTiers.Best;
+        switch (parts[1])
+        {
+            case "opencl" or "cuda" or "ilgpu-cpu":
+                _context = ComputeContext.Create(parts[1] switch { "opencl" => Backend.OpenCL, "cuda" => Backend.Cuda, _ => Backend.IlgpuCpu });
+                break;
+            default:
+                if (Enum.TryParse(parts[1], ignoreCase: true, out SimdTier tier) && SimdTiers.IsSupported(tier))
+                {
+                    _tier = tier;
+                }
+                _rows = KnnExact.Normalize(_features, _items, _columns, _k, _tier, Environment.ProcessorCount);
+                break;
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _context?.Dispose();
+
+    /// <summary>The whole top-k (what <see cref="KnnGraph.TopK(int, KnnModality, CpuOptions?)"/> costs).</summary>
+    [Benchmark]
+    [BenchmarkCategory("TopK")]
+    public int[] TopK() => _context is null
+        ? KnnGraph.TopK(_items, new KnnModality(_features, _columns, _k), new CpuOptions(_tier))
+        : KnnGraph.TopK(_context, _items, new KnnModality(_features, _columns, _k));
+
+    /// <summary>The GEMM floor: the screen's block products alone (CPU variants; a device variant returns at once, ~0 ns, not a measurement).</summary>
+    [Benchmark]
+    [BenchmarkCategory("Floor")]
+    public object? ProductsOnly()
+    {
+        if (_rows is null)
+        {
+            return null;
+        }
+        KnnScreenCpu.ProductsOnly(_rows, _tier, Environment.ProcessorCount);
+        return _rows;
+    }
+}
