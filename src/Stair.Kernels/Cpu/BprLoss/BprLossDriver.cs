@@ -7,6 +7,7 @@
 // thread count gives the same bits. The loss is summed over b in order, in float64.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Stair.Kernels.Cpu.Dense;
 
 namespace Stair.Kernels.Cpu.BprLoss;
 
@@ -116,7 +117,7 @@ internal sealed unsafe class BprLossDriver : ParallelJob
         var eu = new ReadOnlySpan<float>(_userTable + (long)_users[t] * d, d);
         var ep = new ReadOnlySpan<float>(_itemTable + (long)_positives[t] * d, d);
         var en = new ReadOnlySpan<float>(_itemTable + (long)_negatives[t] * d, d);
-        double x = (double)KnnGraph.Dot(eu, ep, _tier) - KnnGraph.Dot(eu, en, _tier);
+        double x = (double)LaneDot.Dot(eu, ep, _tier) - LaneDot.Dot(eu, en, _tier);
         _terms[t] = Softplus(-x);
         _s[t] = (float)(Sigmoid(-x) / batch);
     }
