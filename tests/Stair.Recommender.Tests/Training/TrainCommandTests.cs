@@ -1,6 +1,7 @@
 // `stair-kernels train` end to end on a small MMRec directory: metrics table, summary,
 // JSON report, PNG plot; and one clear error line for bad data or options.
 using System.Globalization;
+using Stair.Kernels;
 using Stair.Kernels.Cli;
 using Stair.Kernels.IO;
 using Stair.Recommender.Tests.Infrastructure;
