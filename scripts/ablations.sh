@@ -12,7 +12,7 @@ SEEDS=${SEEDS:-"1 2 3"}
 VARIANTS=${VARIANTS:-"stair no-modality-init no-fsc no-bsc lightgcn"}
 OUT=${OUT:-artifacts/ablations/${DATA//:/-}}
 mkdir -p "$OUT"
-dotnet build src/Stair.Kernels.Cli -c Release -v quiet -nologo >/dev/null
+[ "${SKIP_BUILD:-0}" = 1 ] || dotnet build src/Stair.Kernels.Cli -c Release -v quiet -nologo >/dev/null
 cli=(dotnet src/Stair.Kernels.Cli/bin/Release/net10.0/stair-kernels.dll)
 for variant in $VARIANTS; do
   case $variant in
