@@ -50,6 +50,7 @@ public static partial class KernelValidator
         }
         ValidateKnn(options, results, progress);
         WhiteningValidation.Run(options, results, progress);
+        EmbeddingUpdateValidation.Run(options, results, progress);
         return results;
     }
 
