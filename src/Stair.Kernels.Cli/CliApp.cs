@@ -18,6 +18,8 @@ internal static class CliApp
 
         {KnnCommand.Usage}
 
+        {TrainCommand.Usage}
+
         {FeaturesCommand.Usage}
 
         {PrepareCommand.Usage}
@@ -44,10 +46,11 @@ internal static class CliApp
                 "adjacency" => AdjacencyCommand.Run(rest, stdout),
                 "devices" => DevicesCommand.Run(rest, stdout),
                 "knn" => KnnCommand.Run(rest, stdout),
+                "train" => TrainCommand.Run(rest, stdout),
                 "features" => FeaturesCommand.Run(rest, stdout),
                 "prepare" => PrepareCommand.Run(rest, stdout),
                 "whiten" => WhitenCommand.Run(rest, stdout),
-                _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, devices, propagate, adjacency, knn, features, prepare, whiten, help)."),
+                _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, devices, propagate, adjacency, knn, whiten, train, features, prepare, help)."),
             };
         }
         catch (UsageException ex)

@@ -17,10 +17,11 @@ internal static class WhiteningValidation
         foreach ((int items, int columns, int d) in new[] { (300, 70, 17), (900, 257, 64) })
         {
             float[] x = Features(items, columns, options.Seed + (ulong)columns);
-            (double[] w, _, int rank) = WhiteningReference.Whiten(x, items, columns, d);
+            (double[] w, double[] sigma, int rank) = WhiteningReference.Whiten(x, items, columns, d);
             foreach (WhiteningMethod method in new[] { WhiteningMethod.Exact, WhiteningMethod.Randomized })
             {
                 var wo = new WhiteningOptions { Dimension = d, Method = method };
+                double tolerance = method == WhiteningMethod.Exact ? Tolerance : RandomizedTolerance(sigma, d, wo);
                 string kernel = method == WhiteningMethod.Exact ? "whiten-exact" : "whiten-randomized";
                 string size = $"{items}×{columns}, d={d} (sin of largest principal angle; sign rule)";
                 WhiteningModality[] modality = [new(x, columns, 1)];
@@ -57,13 +58,24 @@ internal static class WhiteningValidation
                             Backend.OpenCL => "opencl",
                             _ => "cuda",
                         };
-                        var row = new ValidationResult(kernel, name, size, error, Tolerance, times[times.Length / 2]);
+                        var row = new ValidationResult(kernel, name, size, error, tolerance, times[times.Length / 2]);
                         results.Add(row);
                         progress?.Invoke(row);
                     }
                 }
             }
         }
+    }
+
+    // Subspace iteration with ℓ = d + p columns and q power passes converges like (σ_{ℓ+1}/σ_d)^(2q+1)
+    // (Halko, Martinsson & Tropp 2011, §10): on a spectrum without a gap after d the randomized result
+    // is that far from the exact subspace by design. Four times that rate (or the exact tolerance,
+    // whichever is larger) still fails on a wrong or missing direction (sin ≈ 1).
+    private static double RandomizedTolerance(double[] sigma, int d, WhiteningOptions o)
+    {
+        int l = d + o.Oversampling;
+        double sd = sigma[Math.Min(d, sigma.Length) - 1], sl = l < sigma.Length ? sigma[l] : 0;
+        return Math.Max(Tolerance, 4 * Math.Pow(sl / sd, 2 * o.PowerIterations + 1));
     }
 
     private static bool SignsHold(WhiteningModalityResult m, int items, int d)
