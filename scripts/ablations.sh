@@ -13,7 +13,7 @@ VARIANTS=${VARIANTS:-"stair no-modality-init no-fsc no-bsc lightgcn"}
 OUT=${OUT:-artifacts/ablations/${DATA//:/-}}
 mkdir -p "$OUT"
 [ "${SKIP_BUILD:-0}" = 1 ] || dotnet build src/Stair.Kernels.Cli -c Release -v quiet -nologo >/dev/null
-cli=(dotnet src/Stair.Kernels.Cli/bin/Release/net10.0/stair-kernels.dll)
+cli=(dotnet "${CLI_DLL:-src/Stair.Kernels.Cli/bin/Release/net10.0/stair-kernels.dll}")
 for variant in $VARIANTS; do
   case $variant in
     stair) flags=() ;;
