@@ -173,7 +173,8 @@ public static partial class KernelValidator
         }
     }
 
-    private static double MedianMilliseconds(Action run, int repeats)
+    /// <summary>Median wall time of <paramref name="repeats"/> runs (shared by every validate row).</summary>
+    internal static double MedianMilliseconds(Action run, int repeats)
     {
         var times = new double[repeats];
         for (int i = 0; i < repeats; i++)

@@ -66,7 +66,7 @@ internal static class RecommendationValidator
                 gradient.AsSpan().Fill(float.NaN); // an element the kernel fails to write cannot pass
                 double loss = BprLoss.Compute(table, width, users, u, p, n, gradient, GradientMode.Overwrite, cpu);
                 double error = Error(loss, gradient);
-                double ms = Median(() => BprLoss.Compute(table, width, users, u, p, n, gradient, GradientMode.Accumulate, cpu), options.Repeats);
+                double ms = KernelValidator.MedianMilliseconds(() => BprLoss.Compute(table, width, users, u, p, n, gradient, GradientMode.Accumulate, cpu), options.Repeats);
                 Add(new ValidationResult("bpr", "cpu/" + tier.ToString().ToLowerInvariant(), size, error, 1, ms), results, progress);
             }
         }
@@ -83,7 +83,7 @@ internal static class RecommendationValidator
             g.Upload(gradient);
             double loss = context.BprLoss(e, users, u, p, n, g);
             double error = Error(loss, g.ToArray());
-            double ms = Median(() => context.BprLoss(e, users, u, p, n, g, GradientMode.Accumulate), options.Repeats);
+            double ms = KernelValidator.MedianMilliseconds(() => context.BprLoss(e, users, u, p, n, g, GradientMode.Accumulate), options.Repeats);
             Add(new ValidationResult("bpr", Name(backend), size, error, 3, ms), results, progress);
         }
     }
@@ -142,7 +142,7 @@ internal static class RecommendationValidator
                 }
                 RankingMetrics m = Ranking.Evaluate(table.AsSpan(0, users * width), table.AsSpan(users * width), width, targets, [k], cpu);
                 differing += Same(m, recall, ndcg) ? 0 : 1;
-                double ms = Median(() => Ranking.Evaluate(table.AsSpan(0, users * width), table.AsSpan(users * width), width, targets, [k], cpu), options.Repeats);
+                double ms = KernelValidator.MedianMilliseconds(() => Ranking.Evaluate(table.AsSpan(0, users * width), table.AsSpan(users * width), width, targets, [k], cpu), options.Repeats);
                 Add(new ValidationResult("ranking", "cpu/" + tier.ToString().ToLowerInvariant(), size, differing, 0, ms), results, progress);
             }
         }
@@ -155,7 +155,7 @@ internal static class RecommendationValidator
             using ComputeContext context = ComputeContext.Create(backend);
             using DeviceTable z = context.Upload(table, users + items, width);
             RankingMetrics m = context.EvaluateRanking(z, users, targets, [k]);
-            double ms = Median(() => context.EvaluateRanking(z, users, targets, [k]), options.Repeats);
+            double ms = KernelValidator.MedianMilliseconds(() => context.EvaluateRanking(z, users, targets, [k]), options.Repeats);
             Add(new ValidationResult("ranking", Name(backend), size.Replace("users differing", "metrics differing"), Same(m, recall, ndcg) ? 0 : 1, 0, ms),
                 results, progress);
         }
@@ -176,18 +176,5 @@ internal static class RecommendationValidator
     {
         results.Add(result);
         progress?.Invoke(result);
-    }
-
-    private static double Median(Action run, int repeats)
-    {
-        var times = new double[repeats];
-        for (int i = 0; i < repeats; i++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            run();
-            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        }
-        Array.Sort(times);
-        return repeats % 2 == 1 ? times[repeats / 2] : 0.5 * (times[repeats / 2 - 1] + times[repeats / 2]);
     }
 }
