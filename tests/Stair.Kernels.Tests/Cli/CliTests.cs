@@ -7,22 +7,8 @@ using static Stair.Kernels.Tests.Infrastructure.Reference;
 
 namespace Stair.Kernels.Tests.Cli;
 
-public sealed class CliTests : IDisposable
+public sealed class CliTests() : CliTestBase("stair-cli-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("stair-cli-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private string PathOf(string name) => Path.Combine(_dir, name);
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
-
     [Fact]
     public void Propagate_writes_fsc_of_the_input_and_reports_the_median_time()
     {

@@ -1,26 +1,13 @@
 // `stair-kernels whiten` end to end: the same tables as the library, the user table, errors.
 using Stair.Kernels.Cli;
 using Stair.Kernels.IO;
+using Stair.Kernels.Tests.Infrastructure;
 using Stair.Kernels.Tests.Whitening;
 
 namespace Stair.Kernels.Tests.Cli;
 
-public sealed class WhitenCommandTests : IDisposable
+public sealed class WhitenCommandTests() : CliTestBase("stair-whiten-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("stair-whiten-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private string PathOf(string name) => Path.Combine(_dir, name);
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
-
     [Theory]
     [InlineData("exact")]
     [InlineData("randomized")]
