@@ -1,8 +1,6 @@
 // The small dense algebra of whitening, on the host in float64: symmetric eigenpairs of
-// ℓ×ℓ (or a small side's n×n) matrices through MathNet.Numerics, transposes of thin
+// ℓ×ℓ (or a small side's n×n) matrices (SymmetricEigensolver), transposes of thin
 // matrices, the sign convention and a seeded Gaussian test matrix.
-using MathNet.Numerics.LinearAlgebra;
-using MathNet.Numerics.LinearAlgebra.Factorization;
 
 namespace Stair.Kernels.WhiteningCore;
 
@@ -23,40 +21,13 @@ internal static class HostDense
     }
 
     /// <inheritdoc cref="SymmetricEigen(ReadOnlySpan{float}, int)"/>
-    public static (double[] Values, double[] VectorRows) SymmetricEigen(double[] a, int n)
-    {
-        var m = Matrix<double>.Build.Dense(n, n);
-        for (int i = 0; i < n; i++)
-        {
-            for (int j = 0; j <= i; j++)
-            {
-                double v = 0.5 * (a[i * n + j] + a[j * n + i]);
-                m[i, j] = v;
-                m[j, i] = v;
-            }
-        }
-        Evd<double> evd = m.Evd(Symmetricity.Symmetric);
-        var raw = new double[n];
-        for (int i = 0; i < n; i++)
-        {
-            raw[i] = evd.EigenValues[i].Real;
-        }
-        int[] order = Enumerable.Range(0, n).OrderByDescending(i => raw[i]).ThenBy(i => i).ToArray();
-        var values = new double[n];
-        var rows = new double[n * n];
-        Matrix<double> vectors = evd.EigenVectors;
-        for (int r = 0; r < n; r++)
-        {
-            values[r] = raw[order[r]];
-            for (int c = 0; c < n; c++)
-            {
-                rows[r * n + c] = vectors[c, order[r]];
-            }
-        }
-        return (values, rows);
-    }
+    public static (double[] Values, double[] VectorRows) SymmetricEigen(double[] a, int n) => SymmetricEigensolver.Top(a, n, n);
+
+    /// <summary>The <paramref name="t"/> largest eigenpairs (values descending, vectors as t rows of length n) of the symmetric part of <paramref name="a"/>.</summary>
+    public static (double[] Values, double[] VectorRows) SymmetricEigen(double[] a, int n, int t) => SymmetricEigensolver.Top(a, n, t);
 
     /// <summary>The transpose of a rows × columns row-major matrix.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static float[] Transpose(ReadOnlySpan<float> a, int rows, int columns, float[]? into = null)
     {
         float[] t = into ?? new float[(long)rows * columns];
@@ -122,13 +93,15 @@ internal static class ThinAlgebra
     /// Gram and cross products of subspace iteration. Columns are converted to float64 rows first so each entry
     /// is one SIMD dot product in a fixed order (any thread count gives the same bits).
     /// </summary>
-    public static double[] CrossProduct(float[] a, int la, float[] b, int lb, int n, int threads)
+    // symmetric: compute only the upper triangle and mirror it (for a result symmetric in exact arithmetic, such as
+    // QᵀGQ; implied when a and b are the same array).
+    public static double[] CrossProduct(float[] a, int la, float[] b, int lb, int n, int threads, bool symmetric = false)
     {
         double[] ad = Columns(a, la, n);
         double[] bd = ReferenceEquals(a, b) ? ad : Columns(b, lb, n);
         try
         {
-            return CrossProduct(ad, la, bd, lb, n, threads, ReferenceEquals(a, b));
+            return CrossProduct(ad, la, bd, lb, n, threads, symmetric || ReferenceEquals(a, b));
         }
         finally
         {
@@ -163,6 +136,7 @@ internal static class ThinAlgebra
     }
 
     // Pooled (returned by CrossProduct): fresh multi-megabyte arrays page-fault on first touch.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static double[] Columns(float[] a, int l, int n)
     {
         double[] d = System.Buffers.ArrayPool<double>.Shared.Rent(Math.Max(1, l * n));
@@ -176,6 +150,7 @@ internal static class ThinAlgebra
         return d;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
     {
         int p = 0;

@@ -54,46 +54,91 @@ public static class Whitening
         int d = options.Dimension;
         var solver = new WhiteningSolver(device, options);
         var parts = new WhiteningModalityResult[modalities.Count];
-        var fused = new double[(long)items * d];
-        double weightSum = 0;
-        foreach (WhiteningModality m in modalities)
+        long length = (long)items * d;
+        // Σ_m share_m·W_m accumulates in float64 (pooled: a fresh multi-megabyte array page-faults on first touch).
+        double[] fused = System.Buffers.ArrayPool<double>.Shared.Rent((int)Math.Max(1, length));
+        try
         {
-            weightSum += m.Weight;
-        }
-        float scale = (float)Math.Sqrt((double)items / d);
-        for (int index = 0; index < modalities.Count; index++)
-        {
-            WhiteningModality m = modalities[index];
-            (double[] u, double[] sigma) = solver.Factor(m.Features, items, m.Columns);
-            var singular = new double[d];
-            sigma.AsSpan(0, Math.Min(d, sigma.Length)).CopyTo(singular);
-            int limit = Math.Min(sigma.Length, Math.Min(items - 1, m.Columns));
-            int rank = 0;
-            while (rank < limit && sigma[0] > 0 && sigma[rank] > options.RankTolerance * sigma[0])
+            fused.AsSpan(0, (int)length).Clear();
+            double weightSum = 0;
+            foreach (WhiteningModality m in modalities)
             {
-                rank++;
+                weightSum += m.Weight;
             }
-            var w = new float[(long)items * d];
-            double share = m.Weight / weightSum;
-            for (int j = 0; j < rank; j++)
+            float scale = (float)Math.Sqrt((double)items / d);
+            for (int index = 0; index < modalities.Count; index++)
             {
-                ReadOnlySpan<double> uj = u.AsSpan(j * items, items);
-                int sign = HostDense.SignOf(uj);
-                for (int i = 0; i < items; i++)
+                WhiteningModality m = modalities[index];
+                using Factorization f = solver.Factor(m.Features, items, m.Columns);
+                parts[index] = Assemble(m.Name ?? $"modality {index}", f, items, d, scale, m.Weight / weightSum, options.RankTolerance, m.Columns, fused);
+            }
+            var table = new float[length];
+            for (long k = 0; k < table.Length; k++)
+            {
+                table[k] = (float)fused[k];
+            }
+            return new WhiteningResult(items, d, table, parts);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<double>.Shared.Return(fused);
+        }
+    }
+
+    // Sorts the factorization's columns by σ (descending, ties by column), applies the rank cut-off and the sign rule,
+    // and writes W_m (and share·W_m into the fused sum) row by row.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static WhiteningModalityResult Assemble(string name, Factorization f, int items, int d, float scale, double share,
+        double tolerance, int columns, double[] fused)
+    {
+        int k = f.K;
+        int[] order = Enumerable.Range(0, k).OrderByDescending(j => f.Sigma[j]).ThenBy(j => j).ToArray();
+        var singular = new double[d];
+        for (int j = 0; j < Math.Min(d, k); j++)
+        {
+            singular[j] = f.Sigma[order[j]];
+        }
+        int limit = Math.Min(k, Math.Min(items - 1, columns));
+        int rank = 0;
+        while (rank < limit && singular[0] > 0 && singular[rank] > tolerance * singular[0])
+        {
+            rank++;
+        }
+        // Sign rule on each kept column: the entry of largest magnitude (first on ties) is made positive.
+        var factor = new double[rank];
+        var source = new int[rank];
+        float[] tall = f.Tall;
+        for (int j = 0; j < rank; j++)
+        {
+            int c = order[j];
+            source[j] = c;
+            int best = 0;
+            float bestMagnitude = -1;
+            for (int i = 0; i < items; i++)
+            {
+                float magnitude = Math.Abs(tall[i * k + c]);
+                if (magnitude > bestMagnitude)
                 {
-                    float value = (float)(sign * uj[i]) * scale;
-                    w[(long)i * d + j] = value;
-                    fused[(long)i * d + j] += share * value;
+                    bestMagnitude = magnitude;
+                    best = i;
                 }
             }
-            parts[index] = new WhiteningModalityResult(m.Name ?? $"modality {index}", w, singular, rank);
+            factor[j] = tall[best * k + c] < 0 ? -f.Scale[c] : f.Scale[c];
         }
-        var table = new float[fused.Length];
-        for (long k = 0; k < table.Length; k++)
+        var w = new float[(long)items * d];
+        for (int i = 0; i < items; i++)
         {
-            table[k] = (float)fused[k];
+            ReadOnlySpan<float> from = tall.AsSpan(i * k, k);
+            Span<float> to = w.AsSpan(i * d, d);
+            Span<double> sum = fused.AsSpan(i * d, d);
+            for (int j = 0; j < rank; j++)
+            {
+                float value = (float)(factor[j] * from[source[j]]) * scale;
+                to[j] = value;
+                sum[j] += share * value;
+            }
         }
-        return new WhiteningResult(items, d, table, parts);
+        return new WhiteningModalityResult(name, w, singular, rank);
     }
 
     // Everything is checked before any work: shapes, weights, then every feature value.

@@ -1,12 +1,31 @@
-// The factorization behind Whitening: the top-t left singular vectors (as rows) and the
-// singular values of one column-centered modality. Large products go to the device's
-// shared NT product; only ℓ×ℓ eigenproblems, thin transposes and norms run on the host.
+// The factorization behind Whitening: the top-t left singular vectors (as the columns of a tall
+// items × k float32 matrix with a float64 scale per column) and the singular values of one
+// column-centered modality. Large products go to the device's shared NT product; only ℓ×ℓ
+// eigenproblems, thin transposes and norms run on the host. Thin matrices stay device operands
+// (on the CPU: pooled host arrays) from product to product, so no call copies or allocates an
+// items × ℓ array beyond the pooled ones.
+using System.Runtime.CompilerServices;
+
 namespace Stair.Kernels.WhiteningCore;
+
+/// <summary>
+/// u_j = Tall[:, j]·Scale[j] (Tall is Rows × K row-major, possibly a longer pooled array) with singular value
+/// Sigma[j]; columns come in no particular order. Dispose returns the storage.
+/// </summary>
+internal readonly record struct Factorization(DenseOperand? Owner, float[] Tall, int Rows, int K, double[] Sigma, double[] Scale) : IDisposable
+{
+    public static Factorization Empty(int rows) => new(null, [], rows, 0, [], []);
+
+    public void Dispose() => Owner?.Dispose();
+}
 
 internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions options)
 {
-    /// <summary>Sides up to this size get a dense float64 eigensolver on the whole Gram matrix (see kernels.md, "Whitening").</summary>
-    internal static int DenseEigenLimit = 96;
+    /// <summary>
+    /// Sides up to this size get the dense float64 eigensolver (<see cref="SymmetricEigensolver"/>) on the whole Gram
+    /// matrix; larger ones block subspace iteration (see kernels.md, "Whitening", for the measured crossover).
+    /// </summary>
+    internal static int DenseEigenLimit = 1024;
 
     /// <summary>Block subspace iteration stops when every wanted Ritz pair has ‖Gv − θv‖ ≤ max(this × θ_j, <see cref="ResidualFloor"/> × θ_1).</summary>
     internal const double ResidualTolerance = 1e-4;
@@ -23,8 +42,8 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
     /// <summary>Iterations the last block eigen-solve took (0 for the dense solver): for benchmarks and tests.</summary>
     internal int LastIterations { get; private set; }
 
-    /// <summary>Left singular vectors u_1 … u_t (t × items, row-major) and σ_1 ≥ … ≥ σ_t, t ≤ min(d, items, columns).</summary>
-    public (double[] URows, double[] Sigma) Factor(ReadOnlyMemory<float> features, int items, int columns)
+    /// <summary>Left singular vectors and singular values of the centered features, t ≤ min(d, items, columns) of them.</summary>
+    public Factorization Factor(ReadOnlyMemory<float> features, int items, int columns)
     {
         (DenseOperand xc, DenseOperand xt) = device.LoadCentered(features, items, columns);
         using (xc)
@@ -52,7 +71,9 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
         }
     }
 
-    private (double[] URows, double[] Sigma) Exact(DenseOperand xc, DenseOperand xt, int t)
+    private DenseOperand Apply(DenseOperand big, DenseOperand tall) => Apply(big, device.Download(tall), tall.Columns);
+
+    private Factorization Exact(DenseOperand xc, DenseOperand xt, int t)
     {
         int items = xc.Rows, columns = xc.Columns;
         bool featureSide = columns <= items;
@@ -63,29 +84,27 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
         {
             (v, k) = TopEigenvectors(g, n, t);
         }
+        if (k == 0)
+        {
+            return Factorization.Empty(items);
+        }
         // Feature side: X_c·v_j = σ_j u_j. Item side: X_cᵀ·u_j = σ_j v_j (its norm is σ_j).
-        using DenseOperand p = Apply(featureSide ? xc : xt, v, k);
-        float[] ph = device.Download(p);
-        int pr = p.Rows;
-        var sigma = new double[k];
-        var u = new double[(long)k * items];
-        for (int j = 0; j < k; j++)
+        DenseOperand p = Apply(featureSide ? xc : xt, v, k);
+        double[] sigma = ColumnNorms(device.Download(p), p.Rows, k);
+        if (featureSide)
         {
-            sigma[j] = ColumnNorm(ph, pr, k, j);
-            double scale = sigma[j] > 0 ? 1.0 / sigma[j] : 0.0;
-            for (int i = 0; i < items; i++)
+            var scale = new double[k];
+            for (int j = 0; j < k; j++)
             {
-                u[(long)j * items + i] = featureSide ? ph[i * k + j] * scale : v[i * k + j];
+                scale[j] = sigma[j] > 0 ? 1.0 / sigma[j] : 0.0;
             }
+            return new Factorization(p, device.Download(p), items, k, sigma, scale);
         }
-        if (!featureSide)
-        {
-            Renormalize(u, k, items);
-        }
-        return SortBySigma(u, sigma, items);
+        p.Dispose();
+        return new Factorization(null, v, items, k, sigma, InverseNorms(v, items, k));
     }
 
-    private (double[] URows, double[] Sigma) Randomized(DenseOperand xc, DenseOperand xt, int t)
+    private Factorization Randomized(DenseOperand xc, DenseOperand xt, int t)
     {
         int items = xc.Rows, columns = xc.Columns;
         int width = Math.Min(t + options.Oversampling, Math.Min(items, columns));
@@ -94,50 +113,41 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
         {
             y = device.Product(xc, omega);                          // X_c·Ω: items × ℓ
         }
-        (float[] q, int l) = Orthonormalize(y, passes: options.PowerIterations > 0 ? 1 : 2);
-        for (int pass = 0; pass < options.PowerIterations && l > 0; pass++)
+        (DenseOperand? q, int l) = Orthonormalize(y, passes: options.PowerIterations > 0 ? 1 : 2);
+        for (int pass = 0; pass < options.PowerIterations && q is not null; pass++)
         {
-            (float[] z, int lz) = Orthonormalize(Apply(xt, q, l), passes: 1);  // X_cᵀ·Q: columns × ℓ
-            if (lz == 0)
+            (DenseOperand? z, int _) = Orthonormalize(Apply(xt, q), passes: 1);   // X_cᵀ·Q: columns × ℓ
+            q.Dispose();
+            q = null;
+            if (z is null)
             {
-                l = 0;
                 break;
             }
-            (q, l) = Orthonormalize(Apply(xc, z, lz), passes: pass + 1 < options.PowerIterations ? 1 : 2);   // X_c·Z: items × ℓ
+            (q, l) = Orthonormalize(Apply(xc, z), passes: pass + 1 < options.PowerIterations ? 1 : 2);   // X_c·Z: items × ℓ
+            z.Dispose();
         }
-        if (l == 0)
+        if (q is null)
         {
-            return ([], []);
+            return Factorization.Empty(items);
         }
         // Bᵀ = X_cᵀ·Q (columns × ℓ); BᵀB... = W Θ Wᵀ; u_j = Q·w_j; σ_j = ‖X_cᵀ u_j‖ = ‖Bᵀ w_j‖ (a norm, not √θ_j:
         // it keeps float32 accuracy for small σ where the squared Gram would lose it).
-        float[] bt;
-        using (DenseOperand b = Apply(xt, q, l))
+        using (q)
+        using (DenseOperand b = Apply(xt, q))
         {
-            bt = device.Download(b).AsSpan(0, columns * l).ToArray();
-        }
-        double[] m = ThinAlgebra.CrossProduct(bt, l, bt, l, columns, Threads);
-        (double[] _, double[] w) = HostDense.SymmetricEigen(m, l);
-        int k = Math.Min(t, l);
-        float[] wk = ToFloat(w.AsSpan(0, k * l));
-        using DenseOperand rotation = device.Upload(wk, k, l);
-        using DenseOperand qTall = device.Upload(q, items, l);
-        using DenseOperand bTall = device.Upload(bt, columns, l);
-        using DenseOperand uTall = device.Product(qTall, rotation);
-        using DenseOperand sTall = device.Product(bTall, rotation);
-        float[] uh = device.Download(uTall), sh = device.Download(sTall);
-        var u = new double[(long)k * items];
-        var sigma = new double[k];
-        for (int j = 0; j < k; j++)
-        {
-            sigma[j] = ColumnNorm(sh, columns, k, j);
-            for (int i = 0; i < items; i++)
+            double[] m = ThinAlgebra.CrossProduct(device.Download(b), l, device.Download(b), l, columns, Threads);
+            int k = Math.Min(t, l);
+            (double[] _, double[] w) = HostDense.SymmetricEigen(m, l, k);
+            using DenseOperand rotation = device.Upload(ToFloat(w.AsSpan(0, k * l)), k, l);
+            DenseOperand u = device.Product(q, rotation);
+            double[] sigma;
+            using (DenseOperand s = device.Product(b, rotation))
             {
-                u[(long)j * items + i] = uh[i * k + j];
+                sigma = ColumnNorms(device.Download(s), columns, k);
             }
+            float[] uh = device.Download(u);
+            return new Factorization(u, uh, items, k, sigma, InverseNorms(uh, items, k));
         }
-        Renormalize(u, k, items);
-        return SortBySigma(u, sigma, items);
     }
 
     private int Threads => device is CpuWhiteningDevice cpu ? cpu.Threads : Environment.ProcessorCount;
@@ -149,54 +159,63 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
         LastIterations = 0;
         if (n <= DenseEigenLimit)
         {
-            (double[] _, double[] rows) = HostDense.SymmetricEigen(device.Download(g), n);
-            return (HostDense.Transpose(ToFloat(rows.AsSpan(0, t * n)), t, n), t);
+            float[] gh = device.Download(g);
+            double[] gd = System.Buffers.ArrayPool<double>.Shared.Rent(n * n);
+            try
+            {
+                for (int c = 0; c < n * n; c++)
+                {
+                    gd[c] = gh[c];
+                }
+                (double[] _, double[] rows) = SymmetricEigensolver.Top(gd, n, t);
+                return (HostDense.Transpose(ToFloat(rows.AsSpan(0, t * n)), t, n), t);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<double>.Shared.Return(gd);
+            }
         }
         // Block 2t: each step shrinks the error of pair j by θ_{ℓ+1}/θ_j, so a wide block converges in a few steps
-        // instead of many; the ℓ × ℓ host eigenproblem per step stays ~14 ms at ℓ = 128.
+        // instead of many.
         int width = Math.Min(n, Math.Max(2 * t, t + 16));
         var history = new List<double>();
-        float[] q;
+        DenseOperand? q;
         int l;
         using (DenseOperand start = device.Upload(HostDense.Gaussian(width, n, options.Seed), width, n))
         {
             (q, l) = Orthonormalize(device.Product(g, start));
         }
-        while (true)
+        while (q is not null)
         {
             LastIterations++;
-            float[] y;
-            using (DenseOperand yo = Apply(g, q, l))               // G·Q (n × ℓ)
+            DenseOperand y = Apply(g, q);                                        // G·Q (n × ℓ)
+            // Qᵀ G Q, symmetric in exact arithmetic: its upper triangle is computed and mirrored.
+            double[] h = ThinAlgebra.CrossProduct(device.Download(q), l, device.Download(y), l, n, Threads, symmetric: true);
+            (double[] theta, double[] w) = SymmetricEigensolver.Top(h, l, l);
+            DenseOperand ritz, gr;
+            using (DenseOperand rotation = device.Upload(ToFloat(w), l, l))
             {
-                y = device.Download(yo).AsSpan(0, n * l).ToArray();
+                ritz = device.Product(q, rotation);
+                gr = device.Product(y, rotation);
             }
-            double[] h = ThinAlgebra.CrossProduct(q, l, y, l, n, Threads);   // Qᵀ G Q
-            (double[] theta, double[] w) = HostDense.SymmetricEigen(h, l);
-            using DenseOperand rotation = device.Upload(ToFloat(w), l, l);
-            float[] ritz, gRitz;
-            using (DenseOperand qo = device.Upload(q, n, l))
-            using (DenseOperand r = device.Product(qo, rotation))
-            {
-                ritz = device.Download(r).AsSpan(0, n * l).ToArray();
-            }
-            DenseOperand gr;
-            using (DenseOperand yo = device.Upload(y, n, l))
-            {
-                gr = device.Product(yo, rotation);
-            }
-            gRitz = device.Download(gr);
+            q.Dispose();
+            y.Dispose();
             int k = Math.Min(t, l);
+            float[] rh = device.Download(ritz), gh = device.Download(gr);
+            var sums = new double[k];
+            for (int c = 0; c < n; c++)
+            {
+                for (int j = 0; j < k; j++)
+                {
+                    double res = gh[c * l + j] - theta[j] * rh[c * l + j];
+                    sums[j] += res * res;
+                }
+            }
             double worst = 0;   // the largest residual in units of its pair's target
             for (int j = 0; j < k; j++)
             {
-                double sum = 0;
-                for (int c = 0; c < n; c++)
-                {
-                    double res = gRitz[c * l + j] - theta[j] * ritz[c * l + j];
-                    sum += res * res;
-                }
                 double target = Math.Max(ResidualTolerance * Math.Abs(theta[j]), ResidualFloor * theta[0]);
-                worst = Math.Max(worst, Math.Sqrt(sum) / target);
+                worst = Math.Max(worst, Math.Sqrt(sums[j]) / target);
             }
             history.Add(worst);
             // Stagnation: less than 5 % progress over three steps means rounding, not the iteration, limits it.
@@ -207,12 +226,16 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
                 var result = new float[n * k];
                 for (int c = 0; c < n; c++)
                 {
-                    ritz.AsSpan(c * l, k).CopyTo(result.AsSpan(c * k, k));
+                    rh.AsSpan(c * l, k).CopyTo(result.AsSpan(c * k, k));
                 }
+                ritz.Dispose();
                 return (result, k);
             }
-            (q, l) = Orthonormalize(gr);
+            ritz.Dispose();
+            // G·(Ritz vectors): nearly orthogonal columns of norms θ_j, so one scaled CholQR pass makes them orthonormal.
+            (q, l) = Orthonormalize(gr, passes: 1);
         }
+        return ([], 0);
     }
 
     /// <summary>
@@ -220,84 +243,66 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
     /// Y ← Y·(L⁻¹D^{-1/2})ᵀ from the Cholesky factor of the scaled float64 Gram YᵀY, twice by default (CholQR2: the
     /// second pass repairs what the first lost to rounding; between power passes one is enough, the next product
     /// only needs a well-conditioned basis of the same span). A column dependent on earlier ones (Cholesky pivot ≤ 1e-10 of
-    /// its scaled norm²) is dropped, so k ≤ ℓ; k = 0 when Y is zero.
+    /// its scaled norm²) is dropped, so k ≤ ℓ; null (k = 0) when Y is zero.
     /// </summary>
-    internal (float[] Tall, int K) Orthonormalize(DenseOperand y, int passes = 2)
+    internal (DenseOperand? Basis, int K) Orthonormalize(DenseOperand y, int passes = 2)
     {
         int n = y.Rows, l = y.Columns;
-        float[] host = device.Download(y).AsSpan(0, n * l).ToArray();
-        y.Dispose();
+        DenseOperand current = y;
         for (int pass = 0; pass < passes && l > 0; pass++)
         {
+            float[] host = device.Download(current);
             double[] m = ThinAlgebra.CrossProduct(host, l, host, l, n, Threads);
             float[] b = ThinAlgebra.CholeskyOrthonormalizer(m, l, DependentDirection, out int k);
             if (k == 0)
             {
-                return ([], 0);
+                current.Dispose();
+                return (null, 0);
             }
-            using DenseOperand current = device.Upload(host, n, l);
             using DenseOperand transform = device.Upload(b, k, l);
-            using DenseOperand next = device.Product(current, transform);
-            host = device.Download(next).AsSpan(0, n * k).ToArray();
+            DenseOperand next = device.Product(current, transform);
+            current.Dispose();
+            current = next;
             l = k;
         }
-        return (host, l);
+        if (l == 0)
+        {
+            current.Dispose();
+            return (null, 0);
+        }
+        return (current, l);
     }
 
-    private static double ColumnNorm(float[] tall, int rows, int l, int j)
+    // ‖column j‖ of a rows × l tall matrix, all columns in one row-major pass.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double[] ColumnNorms(float[] tall, int rows, int l)
     {
-        double sum = 0;
+        var sums = new double[l];
         for (int i = 0; i < rows; i++)
         {
-            double v = tall[i * l + j];
-            sum += v * v;
-        }
-        return Math.Sqrt(sum);
-    }
-
-    // Unit rows (a basis vector is unit length up to the float32 rounding of the products that made it).
-    private static void Renormalize(double[] rows, int k, int n)
-    {
-        for (int j = 0; j < k; j++)
-        {
-            Span<double> r = rows.AsSpan(j * n, n);
-            double sum = 0;
-            foreach (double v in r)
+            ReadOnlySpan<float> row = tall.AsSpan(i * l, l);
+            for (int j = 0; j < l; j++)
             {
-                sum += v * v;
-            }
-            if (sum > 0)
-            {
-                double scale = 1.0 / Math.Sqrt(sum);
-                for (int i = 0; i < n; i++)
-                {
-                    r[i] *= scale;
-                }
+                double v = row[j];
+                sums[j] += v * v;
             }
         }
+        for (int j = 0; j < l; j++)
+        {
+            sums[j] = Math.Sqrt(sums[j]);
+        }
+        return sums;
     }
 
-    private static (double[] URows, double[] Sigma) SortBySigma(double[] u, double[] sigma, int items)
+    // 1/‖column‖ (0 for a zero column): a basis vector is unit length up to the float32 rounding of the products that made it.
+    private static double[] InverseNorms(float[] tall, int rows, int l)
     {
-        int[] order = Enumerable.Range(0, sigma.Length).OrderByDescending(j => sigma[j]).ThenBy(j => j).ToArray();
-        var us = new double[u.Length];
-        var ss = new double[sigma.Length];
-        for (int r = 0; r < order.Length; r++)
+        double[] norms = ColumnNorms(tall, rows, l);
+        for (int j = 0; j < l; j++)
         {
-            ss[r] = sigma[order[r]];
-            u.AsSpan(order[r] * items, items).CopyTo(us.AsSpan(r * items, items));
+            norms[j] = norms[j] > 0 ? 1.0 / norms[j] : 0.0;
         }
-        return (us, ss);
-    }
-
-    private static double Norm(ReadOnlySpan<float> v)
-    {
-        double sum = 0;
-        foreach (float x in v)
-        {
-            sum += (double)x * x;
-        }
-        return Math.Sqrt(sum);
+        return norms;
     }
 
     private static float[] ToFloat(ReadOnlySpan<double> v)
