@@ -2,6 +2,9 @@
 // ℓ×ℓ (or a small side's n×n) matrices (SymmetricEigensolver), transposes of thin
 // matrices, the sign convention and a seeded Gaussian test matrix.
 
+using System.Runtime.Intrinsics;
+using Stair.Kernels.Cpu;
+
 namespace Stair.Kernels.WhiteningCore;
 
 internal static class HostDense
@@ -88,101 +91,193 @@ internal static class HostDense
 
 internal static class ThinAlgebra
 {
+    /// <summary>Tests: true/false forces the AVX-512 or Vector256 tiles of <see cref="CrossProduct"/> on this thread; null picks the widest.</summary>
+    [ThreadStatic]
+    internal static bool? UseVector512;
+
+    /// <summary>Tests: forces the scalar path of <see cref="CrossProduct"/> on this thread.</summary>
+    [ThreadStatic]
+    internal static bool ForceScalar;
+
     /// <summary>
-    /// Aᵀ·B in float64 for tall row-major n × ℓa and n × ℓb matrices (ℓa × ℓb result, row-major): the ℓ-sized
-    /// Gram and cross products of subspace iteration. Columns are converted to float64 rows first so each entry
-    /// is one SIMD dot product in a fixed order (any thread count gives the same bits).
+    /// Aᵀ·B in float64 for tall row-major n × ℓa and n × ℓb float32 matrices (ℓa × ℓb result, row-major): the ℓ-sized
+    /// Gram and cross products of subspace iteration. Register tiles of M (8 × 16 on AVX-512, 8 × 8 with Vector256)
+    /// accumulate over the rows in order, reading both operands in their tall layout (no transposed copy), so every
+    /// entry is a float64 sum in row order: any thread count gives the same bits, and the SIMD paths agree with the
+    /// scalar one up to float64 rounding. <paramref name="symmetric"/>: compute the upper triangle and mirror it (for a
+    /// result symmetric in exact arithmetic, such as QᵀGQ; implied when a and b are the same array).
     /// </summary>
-    // symmetric: compute only the upper triangle and mirror it (for a result symmetric in exact arithmetic, such as
-    // QᵀGQ; implied when a and b are the same array).
     public static double[] CrossProduct(float[] a, int la, float[] b, int lb, int n, int threads, bool symmetric = false)
     {
-        double[] ad = Columns(a, la, n);
-        double[] bd = ReferenceEquals(a, b) ? ad : Columns(b, lb, n);
-        try
+        symmetric |= ReferenceEquals(a, b) && la == lb;
+        var job = new CrossJob(a, la, b, lb, n, symmetric);
+        // Below ~8 M multiply-adds (a few ms) a pool hand-off costs more than it saves.
+        CpuWorkerPool.Shared.Run(job, (long)la * lb * n >= 8L << 20 ? Math.Max(1, threads) : 1);
+        double[] m = job.Result;
+        if (symmetric)
         {
-            return CrossProduct(ad, la, bd, lb, n, threads, symmetric || ReferenceEquals(a, b));
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<double>.Shared.Return(ad);
-            if (!ReferenceEquals(ad, bd))
+            for (int i = 0; i < la; i++)
             {
-                System.Buffers.ArrayPool<double>.Shared.Return(bd);
-            }
-        }
-    }
-
-    private static double[] CrossProduct(double[] ad, int la, double[] bd, int lb, int n, int threads, bool symmetric)
-    {
-        var m = new double[la * lb];
-        // Small products (most of them: ℓ² × n with n a few thousand) stay on the caller's thread: a parallel loop's
-        // start-up costs more than they do, and far more on a busy machine.
-        int parallelism = (long)la * lb * n >= 16L << 20 ? Math.Max(1, threads) : 1;
-        Parallel.For(0, la, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, i =>
-        {
-            ReadOnlySpan<double> x = ad.AsSpan(i * n, n);
-            for (int j = symmetric ? i : 0; j < lb; j++)
-            {
-                double v = Dot(x, bd.AsSpan(j * n, n));
-                m[i * lb + j] = v;
-                if (symmetric)
+                for (int j = 0; j < i; j++)
                 {
-                    m[j * lb + i] = v;
+                    m[i * lb + j] = m[j * lb + i];
                 }
             }
-        });
+        }
         return m;
     }
 
-    // Pooled (returned by CrossProduct): fresh multi-megabyte arrays page-fault on first touch.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static double[] Columns(float[] a, int l, int n)
+    // One part per block of eight rows of M: its tiles over every chunk of input rows, so each entry's sum runs over
+    // the rows in order whichever thread takes the part.
+    private sealed class CrossJob : ParallelJob
     {
-        double[] d = System.Buffers.ArrayPool<double>.Shared.Rent(Math.Max(1, l * n));
-        for (int c = 0; c < n; c++)
+        private readonly float[] _a, _b;
+        private readonly int _la, _lb, _n, _tileJ;
+        private readonly bool _symmetric, _wide;
+
+        public CrossJob(float[] a, int la, float[] b, int lb, int n, bool symmetric)
         {
-            for (int j = 0; j < l; j++)
+            (_a, _la, _b, _lb, _n, _symmetric) = (a, la, b, lb, n, symmetric);
+            Result = new double[la * lb];
+            _wide = UseVector512 ?? Vector512.IsHardwareAccelerated;
+            _tileJ = ForceScalar || (!_wide && !Vector256.IsHardwareAccelerated) ? int.MaxValue : _wide ? 16 : 8;
+            PartCount = (la + 7) / 8;
+        }
+
+        public double[] Result { get; }
+
+        public override void Execute(int part)
+        {
+            int i0 = part * 8, i1 = Math.Min(_la, i0 + 8);
+            // Rows in chunks that stay in L2 while every tile of this block passes over them.
+            int chunk = Math.Max(16, (96 << 10) / (4 * Math.Max(1, _la + _lb)));
+            // Symmetric: only tiles reaching the upper triangle (the first may straddle the diagonal; its lower part is
+            // overwritten by the mirror).
+            int jStart = _symmetric && _tileJ != int.MaxValue ? i0 / _tileJ * _tileJ : _symmetric ? i0 : 0;
+            for (int r0 = 0; r0 < _n; r0 += chunk)
             {
-                d[j * n + c] = a[c * l + j];
+                int r1 = Math.Min(_n, r0 + chunk);
+                int j0 = jStart;
+                if (i1 - i0 == 8 && _tileJ != int.MaxValue)
+                {
+                    for (; j0 + _tileJ <= _lb; j0 += _tileJ)
+                    {
+                        if (_wide)
+                        {
+                            Tile512(_a, _la, _b, _lb, r0, r1, i0, j0, Result);
+                        }
+                        else
+                        {
+                            Tile256(_a, _la, _b, _lb, r0, r1, i0, j0, Result);
+                        }
+                    }
+                }
+                if (j0 < _lb)
+                {
+                    ScalarBlock(_a, _la, _b, _lb, r0, r1, i0, i1, j0, _lb, Result);
+                }
             }
         }
-        return d;
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
+    private static void ScalarBlock(float[] a, int la, float[] b, int lb, int r0, int r1, int i0, int i1, int j0, int j1, double[] m)
     {
-        int p = 0;
-        double s = 0;
-        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        for (int r = r0; r < r1; r++)
         {
-            var acc0 = System.Runtime.Intrinsics.Vector512<double>.Zero;
-            var acc1 = System.Runtime.Intrinsics.Vector512<double>.Zero;
-            for (; p <= x.Length - 16; p += 16)
+            int ar = r * la, br = r * lb;
+            for (int i = i0; i < i1; i++)
             {
-                acc0 += System.Runtime.Intrinsics.Vector512.Create(x.Slice(p, 8)) * System.Runtime.Intrinsics.Vector512.Create(y.Slice(p, 8));
-                acc1 += System.Runtime.Intrinsics.Vector512.Create(x.Slice(p + 8, 8)) * System.Runtime.Intrinsics.Vector512.Create(y.Slice(p + 8, 8));
+                double x = a[ar + i];
+                Span<double> row = m.AsSpan(i * lb, j1);
+                for (int j = j0; j < j1; j++)
+                {
+                    row[j] += x * b[br + j];
+                }
             }
-            s = System.Runtime.Intrinsics.Vector512.Sum(acc0 + acc1);
         }
-        else
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Tile512(float[] a, int la, float[] b, int lb, int r0, int r1, int i0, int j0, double[] m)
+    {
+        Span<double> o = m.AsSpan();
+        int at = i0 * lb + j0;
+        System.Runtime.Intrinsics.Vector512<double> c00 = Vector512.Create(o.Slice(at)), c01 = Vector512.Create(o.Slice((at) + 8));
+        System.Runtime.Intrinsics.Vector512<double> c10 = Vector512.Create(o.Slice(at + 1 * lb)), c11 = Vector512.Create(o.Slice((at + 1 * lb) + 8));
+        System.Runtime.Intrinsics.Vector512<double> c20 = Vector512.Create(o.Slice(at + 2 * lb)), c21 = Vector512.Create(o.Slice((at + 2 * lb) + 8));
+        System.Runtime.Intrinsics.Vector512<double> c30 = Vector512.Create(o.Slice(at + 3 * lb)), c31 = Vector512.Create(o.Slice((at + 3 * lb) + 8));
+        System.Runtime.Intrinsics.Vector512<double> c40 = Vector512.Create(o.Slice(at + 4 * lb)), c41 = Vector512.Create(o.Slice((at + 4 * lb) + 8));
+        System.Runtime.Intrinsics.Vector512<double> c50 = Vector512.Create(o.Slice(at + 5 * lb)), c51 = Vector512.Create(o.Slice((at + 5 * lb) + 8));
+        System.Runtime.Intrinsics.Vector512<double> c60 = Vector512.Create(o.Slice(at + 6 * lb)), c61 = Vector512.Create(o.Slice((at + 6 * lb) + 8));
+        System.Runtime.Intrinsics.Vector512<double> c70 = Vector512.Create(o.Slice(at + 7 * lb)), c71 = Vector512.Create(o.Slice((at + 7 * lb) + 8));
+        fixed (float* pa = a, pb = b)
         {
-            var acc0 = System.Numerics.Vector<double>.Zero;
-            var acc1 = System.Numerics.Vector<double>.Zero;
-            int w = System.Numerics.Vector<double>.Count;
-            for (; p <= x.Length - 2 * w; p += 2 * w)
+            float* ar = pa + (long)r0 * la + i0, br = pb + (long)r0 * lb + j0;
+            for (int r = r0; r < r1; r++, ar += la, br += lb)
             {
-                acc0 += new System.Numerics.Vector<double>(x.Slice(p)) * new System.Numerics.Vector<double>(y.Slice(p));
-                acc1 += new System.Numerics.Vector<double>(x.Slice(p + w)) * new System.Numerics.Vector<double>(y.Slice(p + w));
+                (System.Runtime.Intrinsics.Vector512<double> lo, System.Runtime.Intrinsics.Vector512<double> hi) =
+                    System.Runtime.Intrinsics.Vector512.Widen(System.Runtime.Intrinsics.Vector512.Load(br));
+                System.Runtime.Intrinsics.Vector512<double> x;
+                x = System.Runtime.Intrinsics.Vector512.Create((double)ar[0]); c00 += x * lo; c01 += x * hi;
+                x = System.Runtime.Intrinsics.Vector512.Create((double)ar[1]); c10 += x * lo; c11 += x * hi;
+                x = System.Runtime.Intrinsics.Vector512.Create((double)ar[2]); c20 += x * lo; c21 += x * hi;
+                x = System.Runtime.Intrinsics.Vector512.Create((double)ar[3]); c30 += x * lo; c31 += x * hi;
+                x = System.Runtime.Intrinsics.Vector512.Create((double)ar[4]); c40 += x * lo; c41 += x * hi;
+                x = System.Runtime.Intrinsics.Vector512.Create((double)ar[5]); c50 += x * lo; c51 += x * hi;
+                x = System.Runtime.Intrinsics.Vector512.Create((double)ar[6]); c60 += x * lo; c61 += x * hi;
+                x = System.Runtime.Intrinsics.Vector512.Create((double)ar[7]); c70 += x * lo; c71 += x * hi;
             }
-            s = System.Numerics.Vector.Sum(acc0 + acc1);
         }
-        for (; p < x.Length; p++)
+        c00.CopyTo(o.Slice(at)); c01.CopyTo(o.Slice(at + 8)); at += lb;
+        c10.CopyTo(o.Slice(at)); c11.CopyTo(o.Slice(at + 8)); at += lb;
+        c20.CopyTo(o.Slice(at)); c21.CopyTo(o.Slice(at + 8)); at += lb;
+        c30.CopyTo(o.Slice(at)); c31.CopyTo(o.Slice(at + 8)); at += lb;
+        c40.CopyTo(o.Slice(at)); c41.CopyTo(o.Slice(at + 8)); at += lb;
+        c50.CopyTo(o.Slice(at)); c51.CopyTo(o.Slice(at + 8)); at += lb;
+        c60.CopyTo(o.Slice(at)); c61.CopyTo(o.Slice(at + 8)); at += lb;
+        c70.CopyTo(o.Slice(at)); c71.CopyTo(o.Slice(at + 8));
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Tile256(float[] a, int la, float[] b, int lb, int r0, int r1, int i0, int j0, double[] m)
+    {
+        Span<double> o = m.AsSpan();
+        int at = i0 * lb + j0;
+        System.Runtime.Intrinsics.Vector256<double> c00 = Vector256.Create(o.Slice(at)), c01 = Vector256.Create(o.Slice((at) + 4));
+        System.Runtime.Intrinsics.Vector256<double> c10 = Vector256.Create(o.Slice(at + 1 * lb)), c11 = Vector256.Create(o.Slice((at + 1 * lb) + 4));
+        System.Runtime.Intrinsics.Vector256<double> c20 = Vector256.Create(o.Slice(at + 2 * lb)), c21 = Vector256.Create(o.Slice((at + 2 * lb) + 4));
+        System.Runtime.Intrinsics.Vector256<double> c30 = Vector256.Create(o.Slice(at + 3 * lb)), c31 = Vector256.Create(o.Slice((at + 3 * lb) + 4));
+        System.Runtime.Intrinsics.Vector256<double> c40 = Vector256.Create(o.Slice(at + 4 * lb)), c41 = Vector256.Create(o.Slice((at + 4 * lb) + 4));
+        System.Runtime.Intrinsics.Vector256<double> c50 = Vector256.Create(o.Slice(at + 5 * lb)), c51 = Vector256.Create(o.Slice((at + 5 * lb) + 4));
+        System.Runtime.Intrinsics.Vector256<double> c60 = Vector256.Create(o.Slice(at + 6 * lb)), c61 = Vector256.Create(o.Slice((at + 6 * lb) + 4));
+        System.Runtime.Intrinsics.Vector256<double> c70 = Vector256.Create(o.Slice(at + 7 * lb)), c71 = Vector256.Create(o.Slice((at + 7 * lb) + 4));
+        fixed (float* pa = a, pb = b)
         {
-            s += x[p] * y[p];
+            float* ar = pa + (long)r0 * la + i0, br = pb + (long)r0 * lb + j0;
+            for (int r = r0; r < r1; r++, ar += la, br += lb)
+            {
+                (System.Runtime.Intrinsics.Vector256<double> lo, System.Runtime.Intrinsics.Vector256<double> hi) =
+                    System.Runtime.Intrinsics.Vector256.Widen(System.Runtime.Intrinsics.Vector256.Load(br));
+                System.Runtime.Intrinsics.Vector256<double> x;
+                x = System.Runtime.Intrinsics.Vector256.Create((double)ar[0]); c00 += x * lo; c01 += x * hi;
+                x = System.Runtime.Intrinsics.Vector256.Create((double)ar[1]); c10 += x * lo; c11 += x * hi;
+                x = System.Runtime.Intrinsics.Vector256.Create((double)ar[2]); c20 += x * lo; c21 += x * hi;
+                x = System.Runtime.Intrinsics.Vector256.Create((double)ar[3]); c30 += x * lo; c31 += x * hi;
+                x = System.Runtime.Intrinsics.Vector256.Create((double)ar[4]); c40 += x * lo; c41 += x * hi;
+                x = System.Runtime.Intrinsics.Vector256.Create((double)ar[5]); c50 += x * lo; c51 += x * hi;
+                x = System.Runtime.Intrinsics.Vector256.Create((double)ar[6]); c60 += x * lo; c61 += x * hi;
+                x = System.Runtime.Intrinsics.Vector256.Create((double)ar[7]); c70 += x * lo; c71 += x * hi;
+            }
         }
-        return s;
+        c00.CopyTo(o.Slice(at)); c01.CopyTo(o.Slice(at + 4)); at += lb;
+        c10.CopyTo(o.Slice(at)); c11.CopyTo(o.Slice(at + 4)); at += lb;
+        c20.CopyTo(o.Slice(at)); c21.CopyTo(o.Slice(at + 4)); at += lb;
+        c30.CopyTo(o.Slice(at)); c31.CopyTo(o.Slice(at + 4)); at += lb;
+        c40.CopyTo(o.Slice(at)); c41.CopyTo(o.Slice(at + 4)); at += lb;
+        c50.CopyTo(o.Slice(at)); c51.CopyTo(o.Slice(at + 4)); at += lb;
+        c60.CopyTo(o.Slice(at)); c61.CopyTo(o.Slice(at + 4)); at += lb;
+        c70.CopyTo(o.Slice(at)); c71.CopyTo(o.Slice(at + 4));
     }
 
     /// <summary>

@@ -6,6 +6,7 @@
 // for any thread count or SIMD tier option of the caller).
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Stair.Kernels.WhiteningCore;
 
@@ -14,7 +15,7 @@ internal static class SymmetricEigensolver
     /// <summary>Inverse-iteration passes per vector (accurate bisection shifts converge in one or two).</summary>
     private const int InversePasses = 3;
 
-    /// <summary>Eigenvalues closer than this fraction of ‖T‖ are a cluster: their vectors are re-orthogonalized (LAPACK dstein's choice).</summary>
+    /// <summary>Eigenvectors of eigenvalues closer than this fraction of ‖T‖ are re-orthogonalized (LAPACK dstein's gap).</summary>
     private const double ClusterGap = 1e-3;
 
     /// <summary>
@@ -138,8 +139,7 @@ internal static class SymmetricEigensolver
             {
                 ReadOnlySpan<double> row = w.AsSpan((s + i) * n + s, i);
                 double vi = vk[i];
-                ps[i] += Dot(row, vk[..i]) + w[(s + i) * n + s + i] * vi;
-                Axpy(vi, row, ps[..i]);
+                ps[i] += DotAxpy(row, vk[..i], vi, ps[..i]) + w[(s + i) * n + s + i] * vi;
             }
             for (int i = 0; i < m; i++)
             {
@@ -190,7 +190,8 @@ internal static class SymmetricEigensolver
         double tolerance = 4 * 2.220446049250313e-16 * norm;
         lower -= tolerance + 2 * pivmin;
         upper += tolerance + 2 * pivmin;
-        int width = Vector<double>.Count;
+        // Two registers of shifts per pass: two independent division chains hide each other's latency.
+        int lanes = Vector<double>.Count, width = 2 * lanes;
         Span<double> target = stackalloc double[width];
         Span<double> lo = stackalloc double[width], hi = stackalloc double[width];
         Span<double> mid = stackalloc double[width];
@@ -224,17 +225,27 @@ internal static class SymmetricEigensolver
                     break;
                 }
                 var x = new Vector<double>(mid);
-                var vCount = Vector<long>.Zero;
-                Vector<double> q = new Vector<double>(d[0]) - x;
-                q = Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(q), vPiv), vNegPiv, q);
-                vCount -= Vector.LessThan(q, Vector<double>.Zero);
+                var y = new Vector<double>(mid[lanes..]);
+                var countX = Vector<long>.Zero;
+                var countY = Vector<long>.Zero;
+                Vector<double> qx = new Vector<double>(d[0]) - x, qy = new Vector<double>(d[0]) - y;
+                qx = Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(qx), vPiv), vNegPiv, qx);
+                qy = Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(qy), vPiv), vNegPiv, qy);
+                countX -= Vector.LessThan(qx, Vector<double>.Zero);
+                countY -= Vector.LessThan(qy, Vector<double>.Zero);
                 for (int i = 1; i < n; i++)
                 {
-                    q = new Vector<double>(d[i]) - x - new Vector<double>(e2[i - 1]) / q;
-                    q = Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(q), vPiv), vNegPiv, q);
-                    vCount -= Vector.LessThan(q, Vector<double>.Zero);
+                    var di = new Vector<double>(d[i]);
+                    var ei = new Vector<double>(e2[i - 1]);
+                    qx = di - x - ei / qx;
+                    qy = di - y - ei / qy;
+                    qx = Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(qx), vPiv), vNegPiv, qx);
+                    qy = Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(qy), vPiv), vNegPiv, qy);
+                    countX -= Vector.LessThan(qx, Vector<double>.Zero);
+                    countY -= Vector.LessThan(qy, Vector<double>.Zero);
                 }
-                vCount.CopyTo(count);
+                countX.CopyTo(count);
+                countY.CopyTo(count[lanes..]);
                 for (int r = 0; r < width; r++)
                 {
                     // count = eigenvalues < mid: more than the target index means the eigenvalue is below mid.
@@ -288,9 +299,11 @@ internal static class SymmetricEigensolver
         int clusterStart = 0;
         for (int j = 0; j < t; j++)
         {
-            if (j > 0 && values[j - 1] - values[j] > clusterGap)
+            // Re-orthogonalize against the earlier vectors whose eigenvalues lie within the gap (a contiguous run:
+            // values descend); farther ones are orthogonal to ~ε‖T‖/gap already.
+            while (clusterStart < j && values[clusterStart] - values[j] > clusterGap)
             {
-                clusterStart = j;
+                clusterStart++;
             }
             double lambda = values[j];
             Factor(d, e, n, lambda, perturbation, u0, u1, u2, mult, swapped);
@@ -437,7 +450,16 @@ internal static class SymmetricEigensolver
     {
         int w = Vector<double>.Count, p = 0;
         double s = 0;
-        if (x.Length >= 2 * w)
+        if (Vector512.IsHardwareAccelerated && x.Length >= 8)
+        {
+            var acc = Vector512<double>.Zero;
+            for (; p <= x.Length - 8; p += 8)
+            {
+                acc += Vector512.Create(x.Slice(p, 8)) * Vector512.Create(y.Slice(p, 8));
+            }
+            s = Vector512.Sum(acc);
+        }
+        else if (x.Length >= 2 * w)
         {
             var acc0 = Vector<double>.Zero;
             var acc1 = Vector<double>.Zero;
@@ -455,11 +477,58 @@ internal static class SymmetricEigensolver
         return s;
     }
 
+    // Returns row·x and adds alpha·row to y, in one pass over row.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double DotAxpy(ReadOnlySpan<double> row, ReadOnlySpan<double> x, double alpha, Span<double> y)
+    {
+        int p = 0;
+        double s = 0;
+        if (Vector512.IsHardwareAccelerated && row.Length >= 8)
+        {
+            var acc = Vector512<double>.Zero;
+            var va = Vector512.Create(alpha);
+            for (; p <= row.Length - 8; p += 8)
+            {
+                Vector512<double> r = Vector512.Create(row.Slice(p, 8));
+                acc += r * Vector512.Create(x.Slice(p, 8));
+                (Vector512.Create(y.Slice(p, 8)) + va * r).CopyTo(y.Slice(p, 8));
+            }
+            s = Vector512.Sum(acc);
+        }
+        else if (row.Length >= Vector<double>.Count)
+        {
+            int w = Vector<double>.Count;
+            var acc = Vector<double>.Zero;
+            var va = new Vector<double>(alpha);
+            for (; p <= row.Length - w; p += w)
+            {
+                var r = new Vector<double>(row.Slice(p));
+                acc += r * new Vector<double>(x.Slice(p));
+                (new Vector<double>(y.Slice(p)) + va * r).CopyTo(y.Slice(p));
+            }
+            s = Vector.Sum(acc);
+        }
+        for (; p < row.Length; p++)
+        {
+            s += row[p] * x[p];
+            y[p] += alpha * row[p];
+        }
+        return s;
+    }
+
     // y += alpha·x
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Axpy(double alpha, ReadOnlySpan<double> x, Span<double> y)
     {
         int w = Vector<double>.Count, p = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var a8 = Vector512.Create(alpha);
+            for (; p <= x.Length - 8; p += 8)
+            {
+                (Vector512.Create(y.Slice(p, 8)) + a8 * Vector512.Create(x.Slice(p, 8))).CopyTo(y.Slice(p, 8));
+            }
+        }
         var va = new Vector<double>(alpha);
         for (; p <= x.Length - w; p += w)
         {
@@ -476,6 +545,15 @@ internal static class SymmetricEigensolver
     private static void Rank2(Span<double> row, double a, ReadOnlySpan<double> x, double b, ReadOnlySpan<double> y)
     {
         int w = Vector<double>.Count, p = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var a8 = Vector512.Create(a);
+            var b8 = Vector512.Create(b);
+            for (; p <= row.Length - 8; p += 8)
+            {
+                (Vector512.Create(row.Slice(p, 8)) - a8 * Vector512.Create(x.Slice(p, 8)) - b8 * Vector512.Create(y.Slice(p, 8))).CopyTo(row.Slice(p, 8));
+            }
+        }
         var va = new Vector<double>(a);
         var vb = new Vector<double>(b);
         for (; p <= row.Length - w; p += w)
