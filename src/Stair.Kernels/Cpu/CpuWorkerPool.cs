@@ -2,6 +2,9 @@
 // call; this pool does not, so a training loop stays allocation-free. Work is handed out
 // as numbered parts claimed from a shared counter: which thread runs a part never changes
 // a result, because every part writes disjoint rows with a fixed accumulation order.
+// Idle workers poll for the next job for a short budget before blocking (kernels.md, "Worker
+// pool"): on a VM, waking a blocked thread can take longer than the kernel it was woken for.
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace Stair.Kernels.Cpu;
@@ -29,20 +32,45 @@ internal abstract class ParallelJob
 
 internal sealed class CpuWorkerPool
 {
-    private static readonly Lazy<CpuWorkerPool> SharedPool = new(() => new CpuWorkerPool(Math.Max(0, Environment.ProcessorCount - 1)));
+    /// <summary>Default time an idle worker keeps polling for the next job before it blocks.</summary>
+    internal const int DefaultSpinMicroseconds = 2000;
+
+    /// <summary>Environment variable overriding <see cref="DefaultSpinMicroseconds"/> (0 blocks at once).</summary>
+    internal const string SpinVariable = "STAIR_KERNELS_SPIN_US";
+
+    private static readonly Lazy<CpuWorkerPool> SharedPool = new(() => new CpuWorkerPool(Math.Max(0, Environment.ProcessorCount - 1), SpinFromEnvironment()));
+
+    [ThreadStatic]
+    private static bool _insideJob;
 
     private readonly object _gate = new();
-    private readonly SemaphoreSlim[] _start;
-    private readonly CountdownEvent _done = new(1);
+    private readonly Worker[] _workers;
+    private readonly long _spinTicks;
+
+    // The current job and its admission state. A run publishes _job, _helpers and _open, then
+    // increments _generation; a worker that sees the new generation joins only while the run is
+    // open, counted in _active, so the caller waits for helpers that are working and never for
+    // one that has not woken yet.
     private ParallelJob? _job;
+    private int _generation;
+    private int _helpers;
+    private int _open;
+    private int _active;
     private ExceptionDispatchInfo? _failure;
 
-    private CpuWorkerPool(int workers)
+    private sealed class Worker
     {
-        _start = new SemaphoreSlim[workers];
+        public int Sleeping;
+        public readonly SemaphoreSlim Wake = new(0);
+    }
+
+    internal CpuWorkerPool(int workers, int spinMicroseconds)
+    {
+        _spinTicks = (long)spinMicroseconds * Stopwatch.Frequency / 1_000_000;
+        _workers = new Worker[workers];
         for (int i = 0; i < workers; i++)
         {
-            _start[i] = new SemaphoreSlim(0);
+            _workers[i] = new Worker();
             int index = i;
             var thread = new Thread(() => WorkerLoop(index))
             {
@@ -56,46 +84,92 @@ internal sealed class CpuWorkerPool
     /// <summary>The process-wide pool (one worker per logical core beyond the caller's).</summary>
     public static CpuWorkerPool Shared => SharedPool.Value;
 
-    /// <summary>Runs every part of <paramref name="job"/> on at most <paramref name="threads"/> threads, the caller included.</summary>
+    /// <summary>Number of worker threads (the caller is not counted).</summary>
+    public int Workers => _workers.Length;
+
+    private static int SpinFromEnvironment()
+    {
+        string? text = Environment.GetEnvironmentVariable(SpinVariable);
+        return int.TryParse(text, out int value) && value >= 0 ? value : DefaultSpinMicroseconds;
+    }
+
+    /// <summary>
+    /// Runs every part of <paramref name="job"/> on at most <paramref name="threads"/> threads, the caller included.
+    /// The caller always works; helpers join when they are awake, and a helper that wakes after every part was
+    /// claimed is not waited for. A call from inside a running part runs inline on the calling thread.
+    /// </summary>
     public void Run(ParallelJob job, int threads)
     {
         job.NextPart = 0;
-        int helpers = Math.Min(Math.Min(threads - 1, _start.Length), job.PartCount - 1);
-        if (helpers <= 0)
+        int helpers = Math.Min(Math.Min(threads - 1, _workers.Length), job.PartCount - 1);
+        if (helpers <= 0 || _insideJob)
         {
             job.RunClaimedParts();
             return;
         }
         lock (_gate)
         {
-            _job = job;
             _failure = null;
-            _done.Reset(helpers);
+            _job = job;
+            _helpers = helpers;
+            Volatile.Write(ref _open, 1);
+            Interlocked.Increment(ref _generation);
             for (int i = 0; i < helpers; i++)
             {
-                _start[i].Release();
+                Worker worker = _workers[i];
+                if (Interlocked.Exchange(ref worker.Sleeping, 0) == 1)
+                {
+                    worker.Wake.Release();
+                }
             }
+            ExceptionDispatchInfo? own = null;
+            _insideJob = true;
             try
             {
                 job.RunClaimedParts();
             }
+            catch (Exception ex)
+            {
+                own = ExceptionDispatchInfo.Capture(ex);
+            }
             finally
             {
-                _done.Wait();
-                _job = null;
+                _insideJob = false;
             }
+            // Close admission, then wait only for helpers already inside the job.
+            Interlocked.Exchange(ref _open, 0);
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref _active) != 0)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+            _job = null;
+            own?.Throw();
             _failure?.Throw();
         }
     }
 
     private void WorkerLoop(int index)
     {
+        _insideJob = true;
+        Worker worker = _workers[index];
+        int seen = Volatile.Read(ref _generation);
         while (true)
         {
-            _start[index].Wait();
+            seen = WaitForNextRun(worker, seen);
+            if (index >= Volatile.Read(ref _helpers))
+            {
+                continue;
+            }
+            Interlocked.Increment(ref _active);
             try
             {
-                _job!.RunClaimedParts();
+                // Both checks after joining: either the caller sees this helper in _active and waits
+                // for it, or the run was already closed (or replaced) and the helper stays out.
+                if (Volatile.Read(ref _open) == 1 && Volatile.Read(ref _generation) == seen)
+                {
+                    _job!.RunClaimedParts();
+                }
             }
             catch (Exception ex)
             {
@@ -103,8 +177,45 @@ internal sealed class CpuWorkerPool
             }
             finally
             {
-                _done.Signal();
+                Interlocked.Decrement(ref _active);
             }
+        }
+    }
+
+    // Polls for a new generation for the spin budget, then blocks. Waking a blocked thread costs
+    // ~1.4 ms on the 2-vCPU VM this library was tuned on (kernels.md, "Worker pool"), longer than
+    // most kernels, so back-to-back kernels must find their helpers still polling.
+    private int WaitForNextRun(Worker worker, int seen)
+    {
+        long deadline = Stopwatch.GetTimestamp() + _spinTicks;
+        var spinner = new SpinWait();
+        while (true)
+        {
+            int generation = Volatile.Read(ref _generation);
+            if (generation != seen)
+            {
+                return generation;
+            }
+            if (Stopwatch.GetTimestamp() < deadline)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+                continue;
+            }
+            // Announce the sleep, then look once more: a caller that bumped the generation before
+            // the announcement is seen here; one that bumps it after finds the flag and releases.
+            Interlocked.Exchange(ref worker.Sleeping, 1);
+            generation = Volatile.Read(ref _generation);
+            if (generation != seen)
+            {
+                if (Interlocked.Exchange(ref worker.Sleeping, 0) == 0)
+                {
+                    worker.Wake.Wait(); // a caller took the flag and released: consume that release
+                }
+                return generation;
+            }
+            worker.Wake.Wait();
+            deadline = Stopwatch.GetTimestamp() + _spinTicks;
+            spinner = default;
         }
     }
 }

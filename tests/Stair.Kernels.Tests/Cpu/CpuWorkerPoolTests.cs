@@ -1,0 +1,155 @@
+// The worker pool hands out numbered parts; these tests pin its contract: every part of every
+// run executes exactly once, whichever threads join (including helpers that wake after all
+// parts were claimed, and pools whose workers block at once), exceptions reach the caller and
+// leave the pool usable, a run started from inside a part runs inline, and concurrent callers
+// are serialized.
+using Stair.Kernels.Cpu;
+
+namespace Stair.Kernels.Tests.Cpu;
+
+public class CpuWorkerPoolTests
+{
+    private sealed class CountingJob(int parts) : ParallelJob
+    {
+        public readonly int[] Hits = new int[parts];
+        public int SpinPerPart;
+        public Action<int>? OnPart;
+
+        public override void Execute(int part)
+        {
+            Interlocked.Increment(ref Hits[part]);
+            double x = 1;
+            for (int i = 0; i < SpinPerPart; i++)
+            {
+                x = x * 1.0000001 + 1e-9;
+            }
+            GC.KeepAlive(x);
+            OnPart?.Invoke(part);
+        }
+    }
+
+    public static TheoryData<int, int> PoolShapes => new()
+    {
+        { 1, 2000 }, // one worker that polls between runs
+        { 1, 0 },    // one worker that blocks at once: every run wakes it (or does without it)
+        { 3, 2000 }, // more workers than this machine has cores
+        { 3, 0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(PoolShapes))]
+    public void Every_part_runs_exactly_once(int workers, int spinMicroseconds)
+    {
+        var pool = new CpuWorkerPool(workers, spinMicroseconds);
+        var random = new Random(5);
+        for (int run = 0; run < 300; run++)
+        {
+            int parts = random.Next(1, 40);
+            var job = new CountingJob(parts) { PartCount = parts, SpinPerPart = random.Next(0, 20_000) };
+            int threads = random.Next(1, workers + 3);
+            pool.Run(job, threads);
+            Assert.All(job.Hits, h => Assert.Equal(1, h));
+            if (run % 50 == 0)
+            {
+                Thread.Sleep(3); // let polling workers run out of budget and block
+            }
+        }
+    }
+
+    [Fact]
+    public void A_job_object_can_be_rerun_and_its_counter_restarts()
+    {
+        var pool = new CpuWorkerPool(2, 500);
+        var job = new CountingJob(17) { PartCount = 17 };
+        for (int run = 1; run <= 20; run++)
+        {
+            pool.Run(job, 3);
+            Assert.All(job.Hits, h => Assert.Equal(run, h));
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2000)]
+    public void An_exception_in_a_part_reaches_the_caller_and_the_pool_still_works(int spinMicroseconds)
+    {
+        var pool = new CpuWorkerPool(2, spinMicroseconds);
+        for (int failing = 0; failing < 8; failing++)
+        {
+            int bad = failing;
+            var job = new CountingJob(8) { PartCount = 8, SpinPerPart = 5_000, OnPart = p => { if (p == bad) throw new InvalidOperationException($"part {p}"); } };
+            var ex = Assert.Throws<InvalidOperationException>(() => pool.Run(job, 3));
+            Assert.Equal($"part {bad}", ex.Message);
+        }
+        var ok = new CountingJob(8) { PartCount = 8 };
+        pool.Run(ok, 3);
+        Assert.All(ok.Hits, h => Assert.Equal(1, h));
+    }
+
+    [Fact]
+    public void A_run_started_inside_a_part_runs_inline()
+    {
+        var pool = new CpuWorkerPool(2, 1000);
+        var inner = new CountingJob[6];
+        var outer = new CountingJob(6) { PartCount = 6, SpinPerPart = 2_000 };
+        outer.OnPart = p =>
+        {
+            var job = new CountingJob(5) { PartCount = 5 };
+            pool.Run(job, 3);
+            inner[p] = job;
+        };
+        pool.Run(outer, 3);
+        Assert.All(outer.Hits, h => Assert.Equal(1, h));
+        Assert.All(inner, job => Assert.All(job.Hits, h => Assert.Equal(1, h)));
+    }
+
+    [Fact]
+    public void Concurrent_callers_are_serialized()
+    {
+        var pool = new CpuWorkerPool(2, 1000);
+        var failures = new List<string>();
+        var callers = Enumerable.Range(0, 4).Select(c => new Thread(() =>
+        {
+            var random = new Random(c);
+            for (int run = 0; run < 100; run++)
+            {
+                int parts = random.Next(1, 30);
+                var job = new CountingJob(parts) { PartCount = parts, SpinPerPart = random.Next(0, 5_000) };
+                pool.Run(job, 3);
+                if (job.Hits.Any(h => h != 1))
+                {
+                    lock (failures)
+                    {
+                        failures.Add($"caller {c} run {run}: {string.Join(",", job.Hits)}");
+                    }
+                }
+            }
+        })).ToList();
+        callers.ForEach(t => t.Start());
+        callers.ForEach(t => t.Join());
+        Assert.Empty(failures);
+    }
+
+    [Fact]
+    public void Helpers_share_the_work_when_they_are_awake()
+    {
+        // With a generous polling budget and long parts, the helper must take some parts: a pool
+        // that never lets helpers in would still pass the exactly-once tests above.
+        var pool = new CpuWorkerPool(1, 200_000);
+        int caller = Environment.CurrentManagedThreadId;
+        int helped = 0;
+        for (int run = 0; run < 50 && helped == 0; run++)
+        {
+            var job = new CountingJob(16) { PartCount = 16, SpinPerPart = 50_000 };
+            job.OnPart = _ =>
+            {
+                if (Environment.CurrentManagedThreadId != caller)
+                {
+                    Interlocked.Increment(ref helped);
+                }
+            };
+            pool.Run(job, 2);
+        }
+        Assert.True(helped > 0, "no part ran on the helper thread in 50 runs");
+    }
+}
