@@ -25,7 +25,7 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
     /// Sides up to this size get the dense float64 eigensolver (<see cref="SymmetricEigensolver"/>) on the whole Gram
     /// matrix; larger ones block subspace iteration (see kernels.md, "Whitening", for the measured crossover).
     /// </summary>
-    internal static int DenseEigenLimit = 1024;
+    internal static int DenseEigenLimit = 768;
 
     /// <summary>Block subspace iteration stops when every wanted Ritz pair has ‖Gv − θv‖ ≤ max(this × θ_j, <see cref="ResidualFloor"/> × θ_1).</summary>
     internal const double ResidualTolerance = 1e-4;
@@ -109,7 +109,7 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
         int items = xc.Rows, columns = xc.Columns;
         int width = Math.Min(t + options.Oversampling, Math.Min(items, columns));
         DenseOperand y;
-        using (DenseOperand omega = device.Upload(HostDense.Gaussian(width, columns, options.Seed), width, columns))
+        using (DenseOperand omega = device.Upload(HostDense.SharedGaussian(width, columns, options.Seed), width, columns))
         {
             y = device.Product(xc, omega);                          // X_c·Ω: items × ℓ
         }
@@ -181,7 +181,7 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
         var history = new List<double>();
         DenseOperand? q;
         int l;
-        using (DenseOperand start = device.Upload(HostDense.Gaussian(width, n, options.Seed), width, n))
+        using (DenseOperand start = device.Upload(HostDense.SharedGaussian(width, n, options.Seed), width, n))
         {
             (q, l) = Orthonormalize(device.Product(g, start));
         }
