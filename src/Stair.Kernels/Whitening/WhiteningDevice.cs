@@ -150,6 +150,7 @@ internal sealed unsafe class CpuWhiteningDevice(SimdTier tier, int threads) : Wh
             CpuWorkerPool.Shared.Run(this, threads);
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public override void Execute(int part)
         {
             ReadOnlySpan<float> x = _features.Span;
@@ -158,10 +159,19 @@ internal sealed unsafe class CpuWhiteningDevice(SimdTier tier, int threads) : Wh
                 int c0 = part * ColumnBlock, width = Math.Min(_columns, c0 + ColumnBlock) - c0;
                 Span<double> sums = stackalloc double[ColumnBlock];
                 sums.Clear();
+                int w = System.Numerics.Vector<float>.Count, half = w / 2;
                 for (int i = 0; i < _rows; i++)
                 {
                     ReadOnlySpan<float> row = x.Slice(i * _columns + c0, width);
-                    for (int c = 0; c < width; c++)
+                    int c = 0;
+                    // Each lane is one column's float64 sum over the rows in order: the same bits as the scalar loop.
+                    for (; c <= width - w; c += w)
+                    {
+                        System.Numerics.Vector.Widen(new System.Numerics.Vector<float>(row.Slice(c)), out System.Numerics.Vector<double> lo, out System.Numerics.Vector<double> hi);
+                        (new System.Numerics.Vector<double>(sums.Slice(c)) + lo).CopyTo(sums.Slice(c));
+                        (new System.Numerics.Vector<double>(sums.Slice(c + half)) + hi).CopyTo(sums.Slice(c + half));
+                    }
+                    for (; c < width; c++)
                     {
                         sums[c] += row[c];
                     }
@@ -176,20 +186,30 @@ internal sealed unsafe class CpuWhiteningDevice(SimdTier tier, int threads) : Wh
             for (int t0 = 0; t0 < _columns; t0 += Tile)
             {
                 int t1 = Math.Min(_columns, t0 + Tile);
+                int w = System.Numerics.Vector<float>.Count;
                 for (int i = i0; i < i1; i++)
                 {
                     int at = i * _columns;
-                    for (int c = t0; c < t1; c++)
+                    int c = t0;
+                    for (; c <= t1 - w; c += w)
+                    {
+                        (new System.Numerics.Vector<float>(x.Slice(at + c)) - new System.Numerics.Vector<float>(_means, c)).CopyTo(_centered, at + c);
+                    }
+                    for (; c < t1; c++)
                     {
                         _centered[at + c] = x[at + c] - _means[c];
                     }
                 }
-                for (int c = t0; c < t1; c++)
+                fixed (float* pc = _centered, pt = _transposed)
                 {
-                    long to = (long)c * _rows;
-                    for (int i = i0; i < i1; i++)
+                    for (int c = t0; c < t1; c++)
                     {
-                        _transposed[to + i] = _centered[i * _columns + c];
+                        float* to = pt + (long)c * _rows;
+                        float* from = pc + (long)i0 * _columns + c;
+                        for (int i = i0; i < i1; i++, from += _columns)
+                        {
+                            to[i] = *from;
+                        }
                     }
                 }
             }
