@@ -90,7 +90,8 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
         }
         // Feature side: X_c·v_j = σ_j u_j. Item side: X_cᵀ·u_j = σ_j v_j (its norm is σ_j).
         DenseOperand p = Apply(featureSide ? xc : xt, v, k);
-        double[] sigma = ColumnNorms(device.Download(p), p.Rows, k);
+        float[] ph = device.Download(p);   // the operand's own array on the CPU; one copy from an accelerator
+        double[] sigma = ColumnNorms(ph, p.Rows, k);
         if (featureSide)
         {
             var scale = new double[k];
@@ -98,7 +99,7 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
             {
                 scale[j] = sigma[j] > 0 ? 1.0 / sigma[j] : 0.0;
             }
-            return new Factorization(p, device.Download(p), items, k, sigma, scale);
+            return new Factorization(p, ph, items, k, sigma, scale);
         }
         p.Dispose();
         return new Factorization(null, v, items, k, sigma, InverseNorms(v, items, k));
@@ -135,7 +136,8 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
         using (q)
         using (DenseOperand b = Apply(xt, q))
         {
-            double[] m = ThinAlgebra.CrossProduct(device.Download(b), l, device.Download(b), l, columns, Threads);
+            float[] bh = device.Download(b);
+            double[] m = ThinAlgebra.CrossProduct(bh, l, bh, l, columns, Threads);
             int k = Math.Min(t, l);
             (double[] _, double[] w) = HostDense.SymmetricEigen(m, l, k);
             using DenseOperand rotation = device.Upload(ToFloat(w.AsSpan(0, k * l)), k, l);
