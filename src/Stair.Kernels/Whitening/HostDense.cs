@@ -229,6 +229,9 @@ internal static class ThinAlgebra
         System.Runtime.Intrinsics.Vector512<double> c50 = Vector512.Create(o.Slice(at + 5 * lb)), c51 = Vector512.Create(o.Slice((at + 5 * lb) + 8));
         System.Runtime.Intrinsics.Vector512<double> c60 = Vector512.Create(o.Slice(at + 6 * lb)), c61 = Vector512.Create(o.Slice((at + 6 * lb) + 8));
         System.Runtime.Intrinsics.Vector512<double> c70 = Vector512.Create(o.Slice(at + 7 * lb)), c71 = Vector512.Create(o.Slice((at + 7 * lb) + 8));
+        // Lane k of a's eight values, broadcast by a permute (one instruction instead of load, convert, broadcast).
+        Vector512<long> k0 = Vector512.Create(0L), k1 = Vector512.Create(1L), k2 = Vector512.Create(2L), k3 = Vector512.Create(3L),
+            k4 = Vector512.Create(4L), k5 = Vector512.Create(5L), k6 = Vector512.Create(6L), k7 = Vector512.Create(7L);
         fixed (float* pa = a, pb = b)
         {
             float* ar = pa + (long)r0 * la + i0, br = pb + (long)r0 * lb + j0;
@@ -237,14 +240,15 @@ internal static class ThinAlgebra
                 (System.Runtime.Intrinsics.Vector512<double> lo, System.Runtime.Intrinsics.Vector512<double> hi) =
                     System.Runtime.Intrinsics.Vector512.Widen(System.Runtime.Intrinsics.Vector512.Load(br));
                 System.Runtime.Intrinsics.Vector512<double> x;
-                x = System.Runtime.Intrinsics.Vector512.Create((double)ar[0]); c00 += x * lo; c01 += x * hi;
-                x = System.Runtime.Intrinsics.Vector512.Create((double)ar[1]); c10 += x * lo; c11 += x * hi;
-                x = System.Runtime.Intrinsics.Vector512.Create((double)ar[2]); c20 += x * lo; c21 += x * hi;
-                x = System.Runtime.Intrinsics.Vector512.Create((double)ar[3]); c30 += x * lo; c31 += x * hi;
-                x = System.Runtime.Intrinsics.Vector512.Create((double)ar[4]); c40 += x * lo; c41 += x * hi;
-                x = System.Runtime.Intrinsics.Vector512.Create((double)ar[5]); c50 += x * lo; c51 += x * hi;
-                x = System.Runtime.Intrinsics.Vector512.Create((double)ar[6]); c60 += x * lo; c61 += x * hi;
-                x = System.Runtime.Intrinsics.Vector512.Create((double)ar[7]); c70 += x * lo; c71 += x * hi;
+                Vector512<double> av = System.Runtime.Intrinsics.X86.Avx512F.ConvertToVector512Double(Vector256.Load(ar));
+                x = System.Runtime.Intrinsics.X86.Avx512F.PermuteVar8x64(av, k0); c00 = Vector512.FusedMultiplyAdd(x, lo, c00); c01 = Vector512.FusedMultiplyAdd(x, hi, c01);
+                x = System.Runtime.Intrinsics.X86.Avx512F.PermuteVar8x64(av, k1); c10 = Vector512.FusedMultiplyAdd(x, lo, c10); c11 = Vector512.FusedMultiplyAdd(x, hi, c11);
+                x = System.Runtime.Intrinsics.X86.Avx512F.PermuteVar8x64(av, k2); c20 = Vector512.FusedMultiplyAdd(x, lo, c20); c21 = Vector512.FusedMultiplyAdd(x, hi, c21);
+                x = System.Runtime.Intrinsics.X86.Avx512F.PermuteVar8x64(av, k3); c30 = Vector512.FusedMultiplyAdd(x, lo, c30); c31 = Vector512.FusedMultiplyAdd(x, hi, c31);
+                x = System.Runtime.Intrinsics.X86.Avx512F.PermuteVar8x64(av, k4); c40 = Vector512.FusedMultiplyAdd(x, lo, c40); c41 = Vector512.FusedMultiplyAdd(x, hi, c41);
+                x = System.Runtime.Intrinsics.X86.Avx512F.PermuteVar8x64(av, k5); c50 = Vector512.FusedMultiplyAdd(x, lo, c50); c51 = Vector512.FusedMultiplyAdd(x, hi, c51);
+                x = System.Runtime.Intrinsics.X86.Avx512F.PermuteVar8x64(av, k6); c60 = Vector512.FusedMultiplyAdd(x, lo, c60); c61 = Vector512.FusedMultiplyAdd(x, hi, c61);
+                x = System.Runtime.Intrinsics.X86.Avx512F.PermuteVar8x64(av, k7); c70 = Vector512.FusedMultiplyAdd(x, lo, c70); c71 = Vector512.FusedMultiplyAdd(x, hi, c71);
             }
         }
         c00.CopyTo(o.Slice(at)); c01.CopyTo(o.Slice(at + 8)); at += lb;
@@ -278,14 +282,14 @@ internal static class ThinAlgebra
                 (System.Runtime.Intrinsics.Vector256<double> lo, System.Runtime.Intrinsics.Vector256<double> hi) =
                     System.Runtime.Intrinsics.Vector256.Widen(System.Runtime.Intrinsics.Vector256.Load(br));
                 System.Runtime.Intrinsics.Vector256<double> x;
-                x = System.Runtime.Intrinsics.Vector256.Create((double)ar[0]); c00 += x * lo; c01 += x * hi;
-                x = System.Runtime.Intrinsics.Vector256.Create((double)ar[1]); c10 += x * lo; c11 += x * hi;
-                x = System.Runtime.Intrinsics.Vector256.Create((double)ar[2]); c20 += x * lo; c21 += x * hi;
-                x = System.Runtime.Intrinsics.Vector256.Create((double)ar[3]); c30 += x * lo; c31 += x * hi;
-                x = System.Runtime.Intrinsics.Vector256.Create((double)ar[4]); c40 += x * lo; c41 += x * hi;
-                x = System.Runtime.Intrinsics.Vector256.Create((double)ar[5]); c50 += x * lo; c51 += x * hi;
-                x = System.Runtime.Intrinsics.Vector256.Create((double)ar[6]); c60 += x * lo; c61 += x * hi;
-                x = System.Runtime.Intrinsics.Vector256.Create((double)ar[7]); c70 += x * lo; c71 += x * hi;
+                x = Vector256.Create((double)ar[0]); c00 = Vector256.FusedMultiplyAdd(x, lo, c00); c01 = Vector256.FusedMultiplyAdd(x, hi, c01);
+                x = Vector256.Create((double)ar[1]); c10 = Vector256.FusedMultiplyAdd(x, lo, c10); c11 = Vector256.FusedMultiplyAdd(x, hi, c11);
+                x = Vector256.Create((double)ar[2]); c20 = Vector256.FusedMultiplyAdd(x, lo, c20); c21 = Vector256.FusedMultiplyAdd(x, hi, c21);
+                x = Vector256.Create((double)ar[3]); c30 = Vector256.FusedMultiplyAdd(x, lo, c30); c31 = Vector256.FusedMultiplyAdd(x, hi, c31);
+                x = Vector256.Create((double)ar[4]); c40 = Vector256.FusedMultiplyAdd(x, lo, c40); c41 = Vector256.FusedMultiplyAdd(x, hi, c41);
+                x = Vector256.Create((double)ar[5]); c50 = Vector256.FusedMultiplyAdd(x, lo, c50); c51 = Vector256.FusedMultiplyAdd(x, hi, c51);
+                x = Vector256.Create((double)ar[6]); c60 = Vector256.FusedMultiplyAdd(x, lo, c60); c61 = Vector256.FusedMultiplyAdd(x, hi, c61);
+                x = Vector256.Create((double)ar[7]); c70 = Vector256.FusedMultiplyAdd(x, lo, c70); c71 = Vector256.FusedMultiplyAdd(x, hi, c71);
             }
         }
         c00.CopyTo(o.Slice(at)); c01.CopyTo(o.Slice(at + 4)); at += lb;
