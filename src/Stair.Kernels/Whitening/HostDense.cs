@@ -31,21 +31,35 @@ internal static class HostDense
 
     /// <summary>The transpose of a rows × columns row-major matrix.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public static float[] Transpose(ReadOnlySpan<float> a, int rows, int columns, float[]? into = null)
+    public static unsafe float[] Transpose(ReadOnlySpan<float> a, int rows, int columns, float[]? into = null)
     {
-        float[] t = into ?? new float[(long)rows * columns];
-        const int Tile = 32;
-        for (int i0 = 0; i0 < rows; i0 += Tile)
+        long length = (long)rows * columns;
+        if (a.Length < length)
         {
-            int i1 = Math.Min(rows, i0 + Tile);
-            for (int j0 = 0; j0 < columns; j0 += Tile)
+            throw new ArgumentException($"Need {length} values for a {rows} × {columns} matrix.", nameof(a));
+        }
+        float[] t = into ?? new float[length];
+        if (t.Length < length)
+        {
+            throw new ArgumentException($"The output holds {t.Length} values, fewer than {length}.", nameof(into));
+        }
+        const int Tile = 32;
+        fixed (float* pa = a, pt = t)
+        {
+            for (int i0 = 0; i0 < rows; i0 += Tile)
             {
-                int j1 = Math.Min(columns, j0 + Tile);
-                for (int i = i0; i < i1; i++)
+                int i1 = Math.Min(rows, i0 + Tile);
+                for (int j0 = 0; j0 < columns; j0 += Tile)
                 {
-                    for (int j = j0; j < j1; j++)
+                    int j1 = Math.Min(columns, j0 + Tile);
+                    for (int i = i0; i < i1; i++)
                     {
-                        t[(long)j * rows + i] = a[(int)((long)i * columns + j)];
+                        float* from = pa + (long)i * columns;
+                        float* to = pt + i;
+                        for (int j = j0; j < j1; j++)
+                        {
+                            to[(long)j * rows] = from[j];
+                        }
                     }
                 }
             }
