@@ -80,7 +80,7 @@ internal static class TrainCommand
         stdout.WriteLine($"best epoch {report.BestEpoch} (validation NDCG@20 {report.Evaluations.FirstOrDefault(e => e.Epoch == report.BestEpoch)?.Validation.NdcgAt(20) ?? 0:F4}){(report.StoppedEarly ? ", stopped early" : "")}");
         stdout.WriteLine($"test ({report.Test.UsersEvaluated:N0} users): " + string.Join(", ",
             report.Test.Ks.Select((k, i) => $"Recall@{k} {report.Test.Recall[i]:F4} NDCG@{k} {report.Test.Ndcg[i]:F4}")));
-        stdout.WriteLine($"{report.SecondsPerEpoch:F3} s per epoch on {report.Device}; setup {report.SetupSeconds:F2} s");
+        stdout.WriteLine($"{report.SecondsPerEpoch:F3} s per epoch (median {report.MedianEpochSeconds:F3} s) on {report.Device}; setup {report.SetupSeconds:F2} s");
         if (a.Optional("metrics-out") is { } metricsPath)
         {
             File.WriteAllText(metricsPath, report.ToJson());

@@ -149,9 +149,16 @@ public static class KnnGraph
         SimdTier tier = SimdTiers.Resolve(options.Tier);
         int threads = options.EffectiveThreads;
         KnnRows rows = KnnExact.Normalize(modality.Features.Span, items, modality.Columns, modality.K, tier, threads);
-        var candidates = new KnnCandidates(rows.Count, modality.K, modality.Columns);
-        KnnScreenCpu.Screen(rows, candidates, tier, threads, blockRows);
-        return KnnExact.Finish(rows, items, modality.K, candidates, tier, threads);
+        try
+        {
+            var candidates = new KnnCandidates(rows.Count, modality.K, modality.Columns);
+            KnnScreenCpu.Screen(rows, candidates, tier, threads, blockRows);
+            return KnnExact.Finish(rows, items, modality.K, candidates, tier, threads);
+        }
+        finally
+        {
+            rows.Release();
+        }
     }
 
     private static int[] TopKOn(ComputeContext context, int items, KnnModality modality, int blockRows = 0)
@@ -163,8 +170,15 @@ public static class KnnGraph
         SimdTier tier = SimdTiers.Resolve(context.CpuOptions.Tier);
         int threads = context.CpuOptions.EffectiveThreads;
         KnnRows rows = KnnExact.Normalize(modality.Features.Span, items, modality.Columns, modality.K, tier, threads);
-        var candidates = new KnnCandidates(rows.Count, modality.K, modality.Columns);
-        KnnScreenDevice.Screen(context, rows, candidates, tier, threads, blockRows);
-        return KnnExact.Finish(rows, items, modality.K, candidates, tier, threads);
+        try
+        {
+            var candidates = new KnnCandidates(rows.Count, modality.K, modality.Columns);
+            KnnScreenDevice.Screen(context, rows, candidates, tier, threads, blockRows);
+            return KnnExact.Finish(rows, items, modality.K, candidates, tier, threads);
+        }
+        finally
+        {
+            rows.Release();
+        }
     }
 }

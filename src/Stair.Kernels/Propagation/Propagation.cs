@@ -74,8 +74,9 @@ public static class Propagation
 
     // The shared body of Fsc and FscBackward; inputName/outputName are the caller's parameter
     // names, so a rejected table is reported under the name the caller actually used.
-    private static unsafe void FscCore(PropagationPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, int layers,
-        ReadOnlySpan<float> beta, PropagationWorkspace workspace, bool transpose, string inputName, string outputName)
+    // skipZeroRows = false forces every gather (tests use it to show skipping changes no bit).
+    internal static unsafe void FscCore(PropagationPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, int layers,
+        ReadOnlySpan<float> beta, PropagationWorkspace workspace, bool transpose, string inputName, string outputName, bool skipZeroRows = true)
     {
         ArgumentNullException.ThrowIfNull(plan);
         CsrMatrix a = plan.Select(transpose);
@@ -135,6 +136,11 @@ public static class Propagation
             job.Seed = e;
             job.Beta = b;
             job.Scale = c;
+            // A row-sparse E (a BPR gradient on its way through FSC backward) is the first layer's
+            // gather source: mark its zero rows and skip their entries (bitwise neutral, see
+            // ColumnFilters.cs). Later layers gather dense intermediate tables.
+            byte* zeroRows = workspace.ZeroRowFlags;
+            bool sparse = skipZeroRows && ZeroRows.MarkIfSparse(e, a.Columns, width, zeroRows);
             float* source = e;
             for (int l = 1; l <= layers; l++)
             {
@@ -143,9 +149,11 @@ public static class Propagation
                 job.Input = source;
                 job.Output = target;
                 job.Last = last;
+                job.ZeroRows = l == 1 && sparse ? zeroRows : null;
                 job.Run(plan.Threads);
                 source = target;
             }
+            job.ZeroRows = null;
         }
     }
 

@@ -1,4 +1,5 @@
-// Scratch memory for FSC: two intermediate layer tables and the per-dimension scale.
+// Scratch memory for FSC: two intermediate layer tables, the per-dimension scale and one
+// zero-row flag per row (for row-sparse inputs).
 // Reused across calls so a training loop allocates nothing per step. The layer tables are
 // the gather sources of every layer after the first, so they start on a 64-byte boundary:
 // a 256-byte row then spans four cache lines instead of five (measured ~30 % faster SpMM).
@@ -17,6 +18,7 @@ public sealed unsafe class PropagationWorkspace
     private readonly float[] _layerB;
     private readonly float* _alignedA;
     private readonly float* _alignedB;
+    private readonly byte[] _zeroRows;
 
     /// <summary>Allocates a workspace for tables of up to <paramref name="rows"/> rows of width <paramref name="width"/>.</summary>
     /// <param name="rows">Rows of the tables to propagate (≥ 0).</param>
@@ -38,6 +40,7 @@ public sealed unsafe class PropagationWorkspace
         _alignedA = Align(_layerA);
         _alignedB = Align(_layerB);
         Scale = new float[width];
+        _zeroRows = GC.AllocateUninitializedArray<byte>(Math.Max(rows, 1), pinned: true);
     }
 
     /// <summary>The largest row count this workspace serves.</summary>
@@ -47,6 +50,9 @@ public sealed unsafe class PropagationWorkspace
     public int Width { get; }
 
     internal float[] Scale { get; }
+
+    /// <summary>One flag per row: 1 where the first layer's gather source row is all zeros (pinned).</summary>
+    internal byte* ZeroRowFlags => (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_zeroRows));
 
     /// <summary>Layer table 0 or 1 (64-byte aligned, at least Rows × Width floats).</summary>
     internal float* Layer(int which) => which == 0 ? _alignedA : _alignedB;

@@ -133,6 +133,7 @@ public sealed class StairTrainer
             var batchPositives = new int[batchSize];
             var batchNegatives = new int[batchSize];
             var losses = new List<double>();
+            var epochSeconds = new List<double>();
             var evaluations = new List<EvaluationPoint>();
             double trainingSeconds = 0, bestNdcg = double.NegativeInfinity;
             int bestEpoch = 0, sinceBest = 0;
@@ -175,7 +176,9 @@ public sealed class StairTrainer
                         (start + count) / Math.Max(elapsed, 1e-9), TimeSpan.FromSeconds(elapsed / (batch + 1) * (batches - batch - 1))));
                 }
                 context.Synchronize();
-                trainingSeconds += epochClock.Elapsed.TotalSeconds;
+                double seconds = epochClock.Elapsed.TotalSeconds;
+                trainingSeconds += seconds;
+                epochSeconds.Add(seconds);
                 losses.Add(lossSum / batches);
 
                 if (epoch % o.EvalEvery == 0 || epoch == o.Epochs)
@@ -223,6 +226,7 @@ public sealed class StairTrainer
                 BestEpoch = bestEpoch,
                 Test = test,
                 SecondsPerEpoch = trainingSeconds / Math.Max(1, losses.Count),
+                EpochSeconds = epochSeconds.ToArray(),
                 SetupSeconds = setupSeconds,
                 StoppedEarly = stoppedEarly,
             };

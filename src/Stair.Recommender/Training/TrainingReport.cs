@@ -41,6 +41,24 @@ public sealed record TrainingReport
     /// <summary>Mean seconds per training epoch (evaluation excluded).</summary>
     public required double SecondsPerEpoch { get; init; }
 
+    /// <summary>Seconds of each training epoch in order (evaluation excluded). The first includes the JIT's first compiles.</summary>
+    public required double[] EpochSeconds { get; init; }
+
+    /// <summary>Median of <see cref="EpochSeconds"/>: the steady-state epoch time, robust to the first epoch's warm-up (0 when none ran).</summary>
+    public double MedianEpochSeconds
+    {
+        get
+        {
+            if (EpochSeconds.Length == 0)
+            {
+                return 0;
+            }
+            double[] sorted = EpochSeconds.Order().ToArray();
+            int mid = sorted.Length / 2;
+            return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+        }
+    }
+
     /// <summary>Seconds spent preparing the model (graphs, kNN, whitening) before the first epoch.</summary>
     public required double SetupSeconds { get; init; }
 

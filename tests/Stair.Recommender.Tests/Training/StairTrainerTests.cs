@@ -112,6 +112,11 @@ public class StairTrainerTests
         Assert.True(report.Test.NdcgAt(20) > 2 * random, $"test NDCG@20 {report.Test.NdcgAt(20):F4} vs random {random:F4}");
         Assert.Equal(6, report.Evaluations.Count);
         Assert.Equal(30, report.EpochLosses.Length);
+        Assert.Equal(30, report.EpochSeconds.Length);
+        Assert.All(report.EpochSeconds, t => Assert.True(t > 0 && double.IsFinite(t)));
+        Assert.Equal(report.EpochSeconds.Average(), report.SecondsPerEpoch, 1e-9);
+        double[] sorted = report.EpochSeconds.Order().ToArray();
+        Assert.Equal((sorted[14] + sorted[15]) / 2, report.MedianEpochSeconds);
         Assert.True(report.EpochLosses[^1] < report.EpochLosses[0], "the BPR loss must fall");
         Assert.Contains(report.Evaluations, e => e.Epoch == report.BestEpoch);
     }

@@ -3,6 +3,7 @@
 // screening survivors in float64 and takes the top k (score descending, ties to the lower
 // index). Every operation here gives the same bits on every SIMD tier: products of float32
 // values are exact in float64, and each dot product adds them in one fixed lane order.
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -10,7 +11,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Stair.Kernels.Cpu.KnnGraph;
 
 /// <summary>One modality's features after normalization: the non-zero rows, unit length, packed, exact duplicates thinned.</summary>
-/// <param name="Unit">Packed.Length × Columns float32 rows (the array may be longer), each x / ‖x‖ computed in float64 (pinned).</param>
+/// <param name="Unit">Packed.Length × Columns float32 rows (the array may be longer), each x / ‖x‖ computed in float64; rented from <see cref="ArrayPool{T}.Shared"/> (<see cref="Release"/>).</param>
 /// <param name="Packed">Original item index of each packed row, increasing.</param>
 /// <param name="Zero">Original indices of the all-zero rows, increasing.</param>
 /// <param name="Leader">
@@ -21,6 +22,9 @@ namespace Stair.Kernels.Cpu.KnnGraph;
 internal sealed record KnnRows(float[] Unit, int[] Packed, int[] Zero, int[] Leader, int Columns)
 {
     public int Count => Packed.Length;
+
+    /// <summary>Hands <see cref="Unit"/> back to the shared pool; the rows must not be used afterwards.</summary>
+    public void Release() => ArrayPool<float>.Shared.Return(Unit);
 }
 
 internal static unsafe class KnnExact
@@ -44,7 +48,9 @@ internal static unsafe class KnnExact
             job.Start(items, null, null, null);
             CpuWorkerPool.Shared.Run(job, threads);
             packed = Enumerable.Range(0, items).Where(i => norms[i] > 0).ToArray();
-            unit = GC.AllocateUninitializedArray<float>(packed.Length * columns, pinned: true);
+            // Rented, not allocated: the unit copy is as large as the input (115 MB for Baby's visual
+            // features), and first-touching fresh pages costs ~0.2 s per call on this VM (kernels.md).
+            unit = ArrayPool<float>.Shared.Rent(packed.Length * columns);
             hashes = new ulong[packed.Length];
             job.Start(packed.Length, packed, unit, hashes);
             CpuWorkerPool.Shared.Run(job, threads);

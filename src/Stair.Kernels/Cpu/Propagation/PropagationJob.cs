@@ -18,6 +18,9 @@ internal sealed unsafe class PropagationJob : ParallelJob
     public float* Scale;
     public bool Last;
 
+    /// <summary>Non-null: flags of the input's all-zero rows, whose entries are skipped (bitwise neutral).</summary>
+    public byte* ZeroRows;
+
     [ThreadStatic]
     private static PropagationJob? _cached;
 
@@ -30,6 +33,7 @@ internal sealed unsafe class PropagationJob : ParallelJob
         job.Tier = plan.Tier;
         job.Width = width;
         job.Fused = fused;
+        job.ZeroRows = null;
         return job;
     }
 
@@ -41,18 +45,31 @@ internal sealed unsafe class PropagationJob : ParallelJob
 
     public override void Execute(int part)
     {
-        int start = Bounds[part], end = Bounds[part + 1];
-        if (Fused && Last)
+        if (ZeroRows != null)
         {
-            SpmmDrivers.Rows(Tier, Matrix, Input, Width, start, end, new FscLayerEpilogue<LastLayer>(Output, Seed, Beta, Scale, Width));
-        }
-        else if (Fused)
-        {
-            SpmmDrivers.Rows(Tier, Matrix, Input, Width, start, end, new FscLayerEpilogue<InnerLayer>(Output, Seed, Beta, Scale, Width));
+            Execute(part, new SkipZeroRows(ZeroRows));
         }
         else
         {
-            SpmmDrivers.Rows(Tier, Matrix, Input, Width, start, end, new StoreEpilogue(Output, Width));
+            Execute(part, new AllColumns());
+        }
+    }
+
+    private void Execute<TFilter>(int part, TFilter filter)
+        where TFilter : struct, IColumnFilter
+    {
+        int start = Bounds[part], end = Bounds[part + 1];
+        if (Fused && Last)
+        {
+            SpmmDrivers.Rows(Tier, Matrix, Input, Width, start, end, new FscLayerEpilogue<LastLayer>(Output, Seed, Beta, Scale, Width), filter);
+        }
+        else if (Fused)
+        {
+            SpmmDrivers.Rows(Tier, Matrix, Input, Width, start, end, new FscLayerEpilogue<InnerLayer>(Output, Seed, Beta, Scale, Width), filter);
+        }
+        else
+        {
+            SpmmDrivers.Rows(Tier, Matrix, Input, Width, start, end, new StoreEpilogue(Output, Width), filter);
         }
     }
 }

@@ -23,26 +23,28 @@ internal static unsafe class SpmmDrivers
 {
     /// <summary>Runs rows [rowStart, rowEnd) of A·X with the given tier and epilogue.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Rows<TEpilogue>(SimdTier tier, CsrView a, float* x, int width, int rowStart, int rowEnd, TEpilogue epilogue)
+    public static void Rows<TEpilogue, TFilter>(SimdTier tier, CsrView a, float* x, int width, int rowStart, int rowEnd, TEpilogue epilogue, TFilter filter)
         where TEpilogue : struct, IRowEpilogue
+        where TFilter : struct, IColumnFilter
     {
         switch (tier)
         {
             case SimdTier.Avx512:
-                Rows512(a, x, width, rowStart, rowEnd, epilogue);
+                Rows512(a, x, width, rowStart, rowEnd, epilogue, filter);
                 break;
             case SimdTier.Avx2:
-                Rows256(a, x, width, rowStart, rowEnd, epilogue);
+                Rows256(a, x, width, rowStart, rowEnd, epilogue, filter);
                 break;
             default:
-                RowsScalar(a, x, width, rowStart, rowEnd, epilogue);
+                RowsScalar(a, x, width, rowStart, rowEnd, epilogue, filter);
                 break;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows512<TEpilogue>(CsrView a, float* x, int width, int rowStart, int rowEnd, TEpilogue epilogue)
+    private static void Rows512<TEpilogue, TFilter>(CsrView a, float* x, int width, int rowStart, int rowEnd, TEpilogue epilogue, TFilter filter)
         where TEpilogue : struct, IRowEpilogue
+        where TFilter : struct, IColumnFilter
     {
         for (int row = rowStart; row < rowEnd; row++)
         {
@@ -53,6 +55,10 @@ internal static unsafe class SpmmDrivers
                 Vector512<float> acc0 = Vector512<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
                 for (int k = kBegin; k < kEnd; k++)
                 {
+                    if (filter.Skips(a.Columns[k]))
+                    {
+                        continue;
+                    }
                     var v = Vector512.Create(a.Values[k]);
                     float* xr = x + (long)a.Columns[k] * width + j;
                     acc0 = Vector512.FusedMultiplyAdd(Vector512.Load(xr), v, acc0);
@@ -70,6 +76,10 @@ internal static unsafe class SpmmDrivers
                 Vector512<float> acc0 = Vector512<float>.Zero, acc1 = acc0;
                 for (int k = kBegin; k < kEnd; k++)
                 {
+                    if (filter.Skips(a.Columns[k]))
+                    {
+                        continue;
+                    }
                     var v = Vector512.Create(a.Values[k]);
                     float* xr = x + (long)a.Columns[k] * width + j;
                     acc0 = Vector512.FusedMultiplyAdd(Vector512.Load(xr), v, acc0);
@@ -84,18 +94,23 @@ internal static unsafe class SpmmDrivers
                 Vector512<float> acc = Vector512<float>.Zero;
                 for (int k = kBegin; k < kEnd; k++)
                 {
+                    if (filter.Skips(a.Columns[k]))
+                    {
+                        continue;
+                    }
                     acc = Vector512.FusedMultiplyAdd(Vector512.Load(x + (long)a.Columns[k] * width + j), Vector512.Create(a.Values[k]), acc);
                 }
                 epilogue.Store(row, j, acc);
                 j += 16;
             }
-            Tail256(a, x, width, row, kBegin, kEnd, j, epilogue);
+            Tail256(a, x, width, row, kBegin, kEnd, j, epilogue, filter);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows256<TEpilogue>(CsrView a, float* x, int width, int rowStart, int rowEnd, TEpilogue epilogue)
+    private static void Rows256<TEpilogue, TFilter>(CsrView a, float* x, int width, int rowStart, int rowEnd, TEpilogue epilogue, TFilter filter)
         where TEpilogue : struct, IRowEpilogue
+        where TFilter : struct, IColumnFilter
     {
         for (int row = rowStart; row < rowEnd; row++)
         {
@@ -106,6 +121,10 @@ internal static unsafe class SpmmDrivers
                 Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
                 for (int k = kBegin; k < kEnd; k++)
                 {
+                    if (filter.Skips(a.Columns[k]))
+                    {
+                        continue;
+                    }
                     var v = Vector256.Create(a.Values[k]);
                     float* xr = x + (long)a.Columns[k] * width + j;
                     acc0 = Vector256.FusedMultiplyAdd(Vector256.Load(xr), v, acc0);
@@ -123,6 +142,10 @@ internal static unsafe class SpmmDrivers
                 Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0;
                 for (int k = kBegin; k < kEnd; k++)
                 {
+                    if (filter.Skips(a.Columns[k]))
+                    {
+                        continue;
+                    }
                     var v = Vector256.Create(a.Values[k]);
                     float* xr = x + (long)a.Columns[k] * width + j;
                     acc0 = Vector256.FusedMultiplyAdd(Vector256.Load(xr), v, acc0);
@@ -132,20 +155,25 @@ internal static unsafe class SpmmDrivers
                 epilogue.Store(row, j + 8, acc1);
                 j += 16;
             }
-            Tail256(a, x, width, row, kBegin, kEnd, j, epilogue);
+            Tail256(a, x, width, row, kBegin, kEnd, j, epilogue, filter);
         }
     }
 
     // Columns [j, width) with fewer than 16 left: one 256-bit chunk, one 128-bit chunk, then scalar.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tail256<TEpilogue>(CsrView a, float* x, int width, int row, int kBegin, int kEnd, int j, TEpilogue epilogue)
+    private static void Tail256<TEpilogue, TFilter>(CsrView a, float* x, int width, int row, int kBegin, int kEnd, int j, TEpilogue epilogue, TFilter filter)
         where TEpilogue : struct, IRowEpilogue
+        where TFilter : struct, IColumnFilter
     {
         if (j + 8 <= width)
         {
             Vector256<float> acc = Vector256<float>.Zero;
             for (int k = kBegin; k < kEnd; k++)
             {
+                if (filter.Skips(a.Columns[k]))
+                {
+                    continue;
+                }
                 acc = Vector256.FusedMultiplyAdd(Vector256.Load(x + (long)a.Columns[k] * width + j), Vector256.Create(a.Values[k]), acc);
             }
             epilogue.Store(row, j, acc);
@@ -156,34 +184,44 @@ internal static unsafe class SpmmDrivers
             Vector128<float> acc = Vector128<float>.Zero;
             for (int k = kBegin; k < kEnd; k++)
             {
+                if (filter.Skips(a.Columns[k]))
+                {
+                    continue;
+                }
                 acc = Vector128.FusedMultiplyAdd(Vector128.Load(x + (long)a.Columns[k] * width + j), Vector128.Create(a.Values[k]), acc);
             }
             epilogue.Store(row, j, acc);
             j += 4;
         }
-        ScalarColumns(a, x, width, row, kBegin, kEnd, j, epilogue);
+        ScalarColumns(a, x, width, row, kBegin, kEnd, j, epilogue, filter);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowsScalar<TEpilogue>(CsrView a, float* x, int width, int rowStart, int rowEnd, TEpilogue epilogue)
+    private static void RowsScalar<TEpilogue, TFilter>(CsrView a, float* x, int width, int rowStart, int rowEnd, TEpilogue epilogue, TFilter filter)
         where TEpilogue : struct, IRowEpilogue
+        where TFilter : struct, IColumnFilter
     {
         for (int row = rowStart; row < rowEnd; row++)
         {
-            ScalarColumns(a, x, width, row, a.RowPointers[row], a.RowPointers[row + 1], 0, epilogue);
+            ScalarColumns(a, x, width, row, a.RowPointers[row], a.RowPointers[row + 1], 0, epilogue, filter);
         }
     }
 
     // Four independent scalar chains at a time, then one: the scalar twin of the vector chunks.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ScalarColumns<TEpilogue>(CsrView a, float* x, int width, int row, int kBegin, int kEnd, int j, TEpilogue epilogue)
+    private static void ScalarColumns<TEpilogue, TFilter>(CsrView a, float* x, int width, int row, int kBegin, int kEnd, int j, TEpilogue epilogue, TFilter filter)
         where TEpilogue : struct, IRowEpilogue
+        where TFilter : struct, IColumnFilter
     {
         for (; j + 4 <= width; j += 4)
         {
             float acc0 = 0f, acc1 = 0f, acc2 = 0f, acc3 = 0f;
             for (int k = kBegin; k < kEnd; k++)
             {
+                if (filter.Skips(a.Columns[k]))
+                {
+                    continue;
+                }
                 float v = a.Values[k];
                 float* xr = x + (long)a.Columns[k] * width + j;
                 acc0 = MathF.FusedMultiplyAdd(v, xr[0], acc0);
@@ -201,6 +239,10 @@ internal static unsafe class SpmmDrivers
             float acc = 0f;
             for (int k = kBegin; k < kEnd; k++)
             {
+                if (filter.Skips(a.Columns[k]))
+                {
+                    continue;
+                }
                 acc = MathF.FusedMultiplyAdd(a.Values[k], x[(long)a.Columns[k] * width + j], acc);
             }
             epilogue.Store(row, j, acc);
