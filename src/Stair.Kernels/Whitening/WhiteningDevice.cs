@@ -2,6 +2,8 @@
 // "C = A·Bᵀ" (the shared NT product), "C = A·Aᵀ" and the centered features with their
 // transpose; the thin d×d-sized algebra stays on the host in float64. One implementation
 // per backend family: the SIMD CPU (DenseProduct) and an ILGPU accelerator (DenseKernels).
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Stair.Kernels.Cpu;
 
 namespace Stair.Kernels.WhiteningCore;
@@ -121,6 +123,26 @@ internal sealed unsafe class CpuWhiteningDevice(SimdTier tier, int threads) : Wh
         return new HostOperand(c, a.Rows, a.Rows, true);
     }
 
+    // to[k·ldt + j] = from[j·ldf + k] for an 8 × 8 block (the classic unpack / shuffle / 128-bit permute sequence).
+    private static void Transpose8(float* from, int ldf, float* to, int ldt)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(from), r1 = Avx.LoadVector256(from + ldf), r2 = Avx.LoadVector256(from + 2L * ldf),
+            r3 = Avx.LoadVector256(from + 3L * ldf), r4 = Avx.LoadVector256(from + 4L * ldf), r5 = Avx.LoadVector256(from + 5L * ldf),
+            r6 = Avx.LoadVector256(from + 6L * ldf), r7 = Avx.LoadVector256(from + 7L * ldf);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3),
+            t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE),
+            u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(to, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(to + ldt, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(to + 2L * ldt, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(to + 3L * ldt, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(to + 4L * ldt, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(to + 5L * ldt, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(to + 6L * ldt, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(to + 7L * ldt, Avx.Permute2x128(u3, u7, 0x31));
+    }
+
     // Two phases: column means in float64 over column blocks (rows in order, so any thread count gives the same
     // means), then row blocks write the centered rows and, tile by tile, the transposed copy.
     private sealed class CenterJob : ParallelJob
@@ -202,11 +224,22 @@ internal sealed unsafe class CpuWhiteningDevice(SimdTier tier, int threads) : Wh
                 }
                 fixed (float* pc = _centered, pt = _transposed)
                 {
+                    // 8 × 8 blocks through AVX registers: a scalar column walk touches a different page per element
+                    // (rows are F floats apart), a block one per eight; edges element by element.
+                    int full = Avx.IsSupported ? (i1 - i0) / 8 * 8 : 0, fullColumns = Avx.IsSupported ? (t1 - t0) / 8 * 8 : 0;
+                    for (int c = t0; c < t0 + fullColumns; c += 8)
+                    {
+                        for (int i = i0; i < i0 + full; i += 8)
+                        {
+                            Transpose8(pc + (long)i * _columns + c, _columns, pt + (long)c * _rows + i, _rows);
+                        }
+                    }
                     for (int c = t0; c < t1; c++)
                     {
                         float* to = pt + (long)c * _rows;
-                        float* from = pc + (long)i0 * _columns + c;
-                        for (int i = i0; i < i1; i++, from += _columns)
+                        int iStart = c < t0 + fullColumns ? i0 + full : i0;
+                        float* from = pc + (long)iStart * _columns + c;
+                        for (int i = iStart; i < i1; i++, from += _columns)
                         {
                             to[i] = *from;
                         }

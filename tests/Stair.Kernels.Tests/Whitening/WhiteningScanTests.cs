@@ -1,6 +1,9 @@
 // The SIMD finite-value scan behind whitening's input check: first bad index in row-major
 // order, on the single-thread path and the split one (≥ 4 M values), with bad values in a
-// vector body, in a tail and in several parts at once.
+// vector body, in a tail and in several parts at once. And the CPU centering pass: X_c and
+// its transpose (8 × 8 register blocks plus element-wise edges) against a plain loop.
+using Stair.Kernels.WhiteningCore;
+
 namespace Stair.Kernels.Tests.Whitening;
 
 public class WhiteningScanTests
@@ -37,5 +40,43 @@ public class WhiteningScanTests
         }
         x[length - 1] = float.MaxValue;
         Assert.Equal(-1, Stair.Kernels.Whitening.FirstNonFinite(x, threads));
+    }
+
+    [Theory]
+    [InlineData(1, 1, 2)]
+    [InlineData(37, 29, 2)]
+    [InlineData(64, 64, 1)]
+    [InlineData(70, 130, 2)]
+    [InlineData(131, 67, 2)]
+    [InlineData(300, 8, 1)]
+    public void CenteringWritesXcAndItsExactTranspose(int rows, int columns, int threads)
+    {
+        float[] x = HostDense.Gaussian(rows, columns, (ulong)(rows * 1000 + columns));
+        for (int k = 0; k < x.Length; k++)
+        {
+            x[k] += 3 + k % 5;
+        }
+        using var device = new CpuWhiteningDevice(SimdTiers.Best, threads);
+        (DenseOperand xc, DenseOperand xt) = device.LoadCentered(x, rows, columns);
+        using (xc)
+        using (xt)
+        {
+            float[] c = device.Download(xc), t = device.Download(xt);
+            for (int j = 0; j < columns; j++)
+            {
+                double sum = 0;
+                for (int i = 0; i < rows; i++)
+                {
+                    sum += x[i * columns + j];
+                }
+                float mean = (float)(sum / rows);
+                for (int i = 0; i < rows; i++)
+                {
+                    // Float64 column means rounded once to float32, then one float32 subtraction: exact expectations.
+                    Assert.Equal(x[i * columns + j] - mean, c[i * columns + j]);
+                    Assert.Equal(c[i * columns + j], t[(long)j * rows + i]);
+                }
+            }
+        }
     }
 }
