@@ -25,7 +25,20 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
     /// Sides up to this size get the dense float64 eigensolver (<see cref="SymmetricEigensolver"/>) on the whole Gram
     /// matrix; larger ones block subspace iteration (see kernels.md, "Whitening", for the measured crossover).
     /// </summary>
-    internal static int DenseEigenLimit = 768;
+    internal static int DenseEigenLimit => _denseEigenLimitOverride > 0 ? _denseEigenLimitOverride : DefaultDenseEigenLimit;
+
+    internal const int DefaultDenseEigenLimit = 768;
+
+    // Tests force the block iteration on small sides; per thread, so parallel test classes never see it.
+    [ThreadStatic]
+    private static int _denseEigenLimitOverride;
+
+    /// <summary>Block subspace iteration steps taken on this thread so far (tests check which solver ran).</summary>
+    [ThreadStatic]
+    internal static int BlockStepsOnThread;
+
+    /// <summary>Sets (n &gt; 0) or clears (0) the calling thread's override of <see cref="DenseEigenLimit"/>.</summary>
+    internal static void OverrideDenseEigenLimit(int n) => _denseEigenLimitOverride = n;
 
     /// <summary>Block subspace iteration stops when every wanted Ritz pair has ‖Gv − θv‖ ≤ max(this × θ_j, <see cref="ResidualFloor"/> × θ_1).</summary>
     internal const double ResidualTolerance = 1e-4;
@@ -224,6 +237,7 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
             bool stalled = history.Count > 3 && worst > 0.95 * history[^4];
             if (theta[0] <= 0 || worst <= 1 || stalled || LastIterations >= MaxEigenIterations)
             {
+                BlockStepsOnThread += LastIterations;
                 gr.Dispose();
                 var result = new float[n * k];
                 for (int c = 0; c < n; c++)

@@ -128,17 +128,18 @@ public class WhiteningTests
         const int items = 400, columns = 150, d = 12;
         float[] x = Features(items, columns, 0.95, 99);
         (double[] w, _, int rank) = WhiteningReference.Whiten(x, items, columns, d);
-        int saved = WhiteningSolver.DenseEigenLimit;
         try
         {
-            WhiteningSolver.DenseEigenLimit = 64;
+            WhiteningSolver.OverrideDenseEigenLimit(64);
+            int before = WhiteningSolver.BlockStepsOnThread;
             WhiteningModalityResult m = Kernels.Whitening.Run([new WhiteningModality(x, columns, 1)], new WhiteningOptions { Dimension = d }).Modalities[0];
             Assert.Equal(rank, m.Rank);
             Assert.True(MaxAbsDifference(m.Embedding, w) <= ElementTolerance, $"{MaxAbsDifference(m.Embedding, w):E2}");
+            Assert.True(WhiteningSolver.BlockStepsOnThread > before, "the block iteration did not run");
         }
         finally
         {
-            WhiteningSolver.DenseEigenLimit = saved;
+            WhiteningSolver.OverrideDenseEigenLimit(0);
         }
     }
 
