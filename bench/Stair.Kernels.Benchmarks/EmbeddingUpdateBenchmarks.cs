@@ -49,11 +49,7 @@ public class EmbeddingUpdateBenchmarks
     public string Case { get; set; } = "baby/naive";
 
     /// <remarks>Set STAIR_UPDATE_CASES to a comma-separated list of substrings to run only matching cases (BDN filters methods, not parameters).</remarks>
-    public static IEnumerable<string> Cases()
-    {
-        string[] only = (Environment.GetEnvironmentVariable("STAIR_UPDATE_CASES") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
-        return AllCases().Where(c => only.Length == 0 || only.Any(o => c.Contains(o, StringComparison.Ordinal)));
-    }
+    public static IEnumerable<string> Cases() => CaseFilter.Only("STAIR_UPDATE_CASES", AllCases());
 
     private static IEnumerable<string> AllCases()
     {

@@ -30,11 +30,7 @@ public class KnnGraphBenchmarks
     public string Case { get; set; } = "baby-visual/avx512";
 
     /// <remarks>Set STAIR_KNN_CASES to a comma-separated list of substrings to run only matching cases (BDN filters methods, not parameters).</remarks>
-    public static IEnumerable<string> Cases()
-    {
-        string[] only = (Environment.GetEnvironmentVariable("STAIR_KNN_CASES") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
-        return AllCases().Where(c => only.Length == 0 || only.Any(o => c.Contains(o, StringComparison.Ordinal)));
-    }
+    public static IEnumerable<string> Cases() => CaseFilter.Only("STAIR_KNN_CASES", AllCases());
 
     private static IEnumerable<string> AllCases()
     {

@@ -25,11 +25,7 @@ public class WhiteningBenchmarks
     public string Case { get; set; } = "baby-text/exact/cpu";
 
     /// <remarks>Set STAIR_WHITEN_CASES to a comma-separated list of substrings to run only matching cases (BDN filters methods, not parameters).</remarks>
-    public static IEnumerable<string> Cases()
-    {
-        string[] only = (Environment.GetEnvironmentVariable("STAIR_WHITEN_CASES") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
-        return AllCases().Where(c => only.Length == 0 || only.Any(o => c.Contains(o, StringComparison.Ordinal)));
-    }
+    public static IEnumerable<string> Cases() => CaseFilter.Only("STAIR_WHITEN_CASES", AllCases());
 
     private static IEnumerable<string> AllCases()
     {
