@@ -2,6 +2,9 @@
 // like Amazon Baby and Electronics, per SIMD tier and per ILGPU backend present (OpenCL,
 // CUDA; ILGPU's CPU simulator only at toy size), against a naive scalar baseline.
 // A case is "shape/variant"; benchmark names are permanent so results stay comparable.
+// "FSC sparse input" runs FSC on the row-sparse table a BPR batch of 1,024 triples leaves in the
+// gradient (1,024 user rows, 2,048 item rows drawn with a popularity skew): FSC backward's input in
+// training, where the CPU path skips the zero rows' gathers in the first layer.
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 
@@ -22,6 +25,7 @@ public class PropagationBenchmarks
     private PropagationPlan _plan = null!;
     private PropagationWorkspace _workspace = null!;
     private float[] _input = [];
+    private float[] _sparseInput = [];
     private float[] _output = [];
     private float[] _beta = [];
     private float[] _scratchA = [];
@@ -29,6 +33,7 @@ public class PropagationBenchmarks
     private ComputeContext? _context;
     private DeviceGraph? _graph;
     private DeviceTable? _deviceInput;
+    private DeviceTable? _deviceSparseInput;
     private DeviceTable? _deviceOutput;
     private StepwiseFilter? _filter;
     private string _variant = "";
@@ -37,7 +42,10 @@ public class PropagationBenchmarks
     [ParamsSource(nameof(Cases))]
     public string Case { get; set; } = "baby/naive";
 
-    public static IEnumerable<string> Cases()
+    /// <remarks>Set STAIR_PROPAGATION_CASES to a comma-separated list of substrings to run only matching cases.</remarks>
+    public static IEnumerable<string> Cases() => CaseFilter.Only("STAIR_PROPAGATION_CASES", AllCases());
+
+    private static IEnumerable<string> AllCases()
     {
         var variants = new List<string> { "naive" };
         variants.AddRange(SimdTiers.Supported.Select(t => t.ToString().ToLowerInvariant()));
@@ -75,6 +83,7 @@ public class PropagationBenchmarks
         int n = _adjacency.Rows;
         _input = SyntheticGraphs.UniformTable(n * Width, seed: 7);
         _output = new float[n * Width];
+        _sparseInput = BprShapedGradient(shape, _input, n);
         _beta = StepwiseWeights.Forward(Width, 0.1);
         switch (_variant)
         {
@@ -86,6 +95,7 @@ public class PropagationBenchmarks
                 _context = ComputeContext.Create(_variant switch { "opencl" => Backend.OpenCL, "cuda" => Backend.Cuda, _ => Backend.IlgpuCpu });
                 _graph = _context.Upload(_adjacency);
                 _deviceInput = _context.Upload(_input, n, Width);
+                _deviceSparseInput = _context.Upload(_sparseInput, n, Width);
                 _deviceOutput = _context.CreateTable(n, Width);
                 _filter = _context.CreateFilter(_beta, Layers);
                 break;
@@ -105,6 +115,7 @@ public class PropagationBenchmarks
     {
         _filter?.Dispose();
         _deviceOutput?.Dispose();
+        _deviceSparseInput?.Dispose();
         _deviceInput?.Dispose();
         _graph?.Dispose();
         _context?.Dispose();
@@ -150,5 +161,42 @@ public class PropagationBenchmarks
             Propagation.Fsc(_plan, _input, _output, Width, Layers, _beta, _workspace);
         }
         return _output;
+    }
+    [Benchmark]
+    [BenchmarkCategory("FSC sparse input")]
+    public object FscSparseInput()
+    {
+        if (_variant == "naive")
+        {
+            NaivePropagation.Fsc(_adjacency, _sparseInput, _output, Width, Layers, _beta, _scratchA, _scratchB);
+        }
+        else if (_context is not null)
+        {
+            _context.Fsc(_graph!, _deviceSparseInput!, _deviceOutput!, _filter!, transpose: true);
+            _context.Synchronize();
+            return _deviceOutput!;
+        }
+        else
+        {
+            Propagation.FscBackward(_plan, _sparseInput, _output, Width, Layers, _beta, _workspace);
+        }
+        return _output;
+    }
+
+    // Rows a BPR batch of 1,024 (user, positive, negative) triples writes: users first, then items,
+    // positives skewed toward popular (low) item ids; every other row zero.
+    private static float[] BprShapedGradient(DatasetShape shape, float[] values, int n)
+    {
+        var sparse = new float[values.Length];
+        var rng = new Random(11);
+        int users = Math.Min(shape.Users, n), items = n - users;
+        void Copy(int row) => Array.Copy(values, row * Width, sparse, row * Width, Width);
+        for (int t = 0; t < 1024 && users > 0 && items > 0; t++)
+        {
+            Copy(rng.Next(users));
+            Copy(users + (int)(items * Math.Pow(rng.NextDouble(), 2)));
+            Copy(users + rng.Next(items));
+        }
+        return sparse;
     }
 }
