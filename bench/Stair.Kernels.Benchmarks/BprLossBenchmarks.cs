@@ -39,17 +39,9 @@ public class BprLossBenchmarks
     public static IEnumerable<string> Cases()
     {
         yield return "baby/naive";
-        foreach (SimdTier tier in SimdTiers.Supported)
+        foreach (string variant in BenchCases.Tiers().Concat(BenchCases.Devices()))
         {
-            yield return "baby/" + tier.ToString().ToLowerInvariant();
-        }
-        if (BackendDiscovery.IsAvailable(Backend.OpenCL))
-        {
-            yield return "baby/opencl";
-        }
-        if (BackendDiscovery.IsAvailable(Backend.Cuda))
-        {
-            yield return "baby/cuda";
+            yield return "baby/" + variant;
         }
     }
 

@@ -49,27 +49,12 @@ public class EmbeddingUpdateBenchmarks
     public string Case { get; set; } = "baby/naive";
 
     /// <remarks>Set STAIR_UPDATE_CASES to a comma-separated list of substrings to run only matching cases (BDN filters methods, not parameters).</remarks>
-    public static IEnumerable<string> Cases() => CaseFilter.Only("STAIR_UPDATE_CASES", AllCases());
+    public static IEnumerable<string> Cases() => BenchCases.Only("STAIR_UPDATE_CASES", AllCases());
 
     private static IEnumerable<string> AllCases()
     {
-        var variants = new List<string> { "naive" };
-        variants.AddRange(SimdTiers.Supported.Select(t => t.ToString().ToLowerInvariant()));
-        if (BackendDiscovery.IsAvailable(Backend.OpenCL))
-        {
-            variants.Add("opencl");
-        }
-        if (BackendDiscovery.IsAvailable(Backend.Cuda))
-        {
-            variants.Add("cuda");
-        }
-        foreach (string shape in new[] { "baby", "electronics" })
-        {
-            foreach (string variant in variants)
-            {
-                yield return $"{shape}/{variant}";
-            }
-        }
+        string[] variants = ["naive", .. BenchCases.Tiers(), .. BenchCases.Devices()];
+        return BenchCases.Cross(["baby", "electronics"], variants);
     }
 
     [GlobalSetup]

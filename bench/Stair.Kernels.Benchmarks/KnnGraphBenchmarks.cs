@@ -30,25 +30,14 @@ public class KnnGraphBenchmarks
     public string Case { get; set; } = "baby-visual/avx512";
 
     /// <remarks>Set STAIR_KNN_CASES to a comma-separated list of substrings to run only matching cases (BDN filters methods, not parameters).</remarks>
-    public static IEnumerable<string> Cases() => CaseFilter.Only("STAIR_KNN_CASES", AllCases());
+    public static IEnumerable<string> Cases() => BenchCases.Only("STAIR_KNN_CASES", AllCases());
 
     private static IEnumerable<string> AllCases()
     {
-        var variants = new List<string>(SimdTiers.Supported.Select(t => t.ToString().ToLowerInvariant()));
-        if (BackendDiscovery.IsAvailable(Backend.OpenCL))
+        string[] variants = [.. BenchCases.Tiers(), .. BenchCases.Devices()];
+        foreach (string c in BenchCases.Cross(["baby-text", "baby-visual", "electronics-text", "electronics-visual"], variants))
         {
-            variants.Add("opencl");
-        }
-        if (BackendDiscovery.IsAvailable(Backend.Cuda))
-        {
-            variants.Add("cuda");
-        }
-        foreach (string shape in new[] { "baby-text", "baby-visual", "electronics-text", "electronics-visual" })
-        {
-            foreach (string variant in variants)
-            {
-                yield return $"{shape}/{variant}";
-            }
+            yield return c;
         }
         yield return "toy/ilgpu-cpu";
     }

@@ -43,26 +43,14 @@ public class PropagationBenchmarks
     public string Case { get; set; } = "baby/naive";
 
     /// <remarks>Set STAIR_PROPAGATION_CASES to a comma-separated list of substrings to run only matching cases.</remarks>
-    public static IEnumerable<string> Cases() => CaseFilter.Only("STAIR_PROPAGATION_CASES", AllCases());
+    public static IEnumerable<string> Cases() => BenchCases.Only("STAIR_PROPAGATION_CASES", AllCases());
 
     private static IEnumerable<string> AllCases()
     {
-        var variants = new List<string> { "naive" };
-        variants.AddRange(SimdTiers.Supported.Select(t => t.ToString().ToLowerInvariant()));
-        if (BackendDiscovery.IsAvailable(Backend.OpenCL))
+        string[] variants = ["naive", .. BenchCases.Tiers(), .. BenchCases.Devices()];
+        foreach (string c in BenchCases.Cross(["baby", "electronics"], variants))
         {
-            variants.Add("opencl");
-        }
-        if (BackendDiscovery.IsAvailable(Backend.Cuda))
-        {
-            variants.Add("cuda");
-        }
-        foreach (string shape in new[] { "baby", "electronics" })
-        {
-            foreach (string variant in variants)
-            {
-                yield return $"{shape}/{variant}";
-            }
+            yield return c;
         }
         yield return "toy/avx512";
         yield return "toy/ilgpu-cpu";

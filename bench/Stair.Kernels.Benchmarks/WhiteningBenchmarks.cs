@@ -25,19 +25,11 @@ public class WhiteningBenchmarks
     public string Case { get; set; } = "baby-text/exact/cpu";
 
     /// <remarks>Set STAIR_WHITEN_CASES to a comma-separated list of substrings to run only matching cases (BDN filters methods, not parameters).</remarks>
-    public static IEnumerable<string> Cases() => CaseFilter.Only("STAIR_WHITEN_CASES", AllCases());
+    public static IEnumerable<string> Cases() => BenchCases.Only("STAIR_WHITEN_CASES", AllCases());
 
     private static IEnumerable<string> AllCases()
     {
-        var backends = new List<string> { "cpu" };
-        if (BackendDiscovery.IsAvailable(Backend.OpenCL))
-        {
-            backends.Add("opencl");
-        }
-        if (BackendDiscovery.IsAvailable(Backend.Cuda))
-        {
-            backends.Add("cuda");
-        }
+        string[] backends = ["cpu", .. BenchCases.Devices()];
         foreach (string shape in new[] { "baby-text", "baby-image", "electronics-image" })
         {
             foreach (string method in new[] { "exact", "randomized" })
