@@ -140,7 +140,7 @@ public class CpuWorkerPoolTests
         int helped = 0;
         for (int run = 0; run < 50 && helped == 0; run++)
         {
-            var job = new CountingJob(16) { PartCount = 16, SpinPerPart = 50_000 };
+            var job = new CountingJob(16) { PartCount = 16, SpinPerPart = 500_000 }; // ~1 ms per part: room for a busy scheduler
             job.OnPart = _ =>
             {
                 if (Environment.CurrentManagedThreadId != caller)
