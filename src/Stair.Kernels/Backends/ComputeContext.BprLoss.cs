@@ -33,28 +33,31 @@ public sealed partial class ComputeContext
     public double BprLoss(DeviceTable embeddings, int itemOffset, ReadOnlySpan<int> users, ReadOnlySpan<int> positives,
         ReadOnlySpan<int> negatives, DeviceTable gradient, GradientMode mode = GradientMode.Overwrite)
     {
-        ValidateOwned(embeddings, nameof(embeddings));
-        ValidateOwned(gradient, nameof(gradient));
-        if (embeddings.Overlaps(gradient))
+        lock (_gate)
         {
-            throw new ArgumentException("The gradient table must not be the embedding table.", nameof(gradient));
+            ValidateOwned(embeddings, nameof(embeddings));
+            ValidateOwned(gradient, nameof(gradient));
+            if (embeddings.Overlaps(gradient))
+            {
+                throw new ArgumentException("The gradient table must not be the embedding table.", nameof(gradient));
+            }
+            ValidateShape(gradient, embeddings.Rows, embeddings.Width, nameof(gradient));
+            if (itemOffset < 0 || itemOffset > embeddings.Rows)
+            {
+                throw new ArgumentOutOfRangeException(nameof(itemOffset), itemOffset, $"The item offset must lie in [0, {embeddings.Rows}] (the table has {embeddings.Rows} rows).");
+            }
+            Kernels.BprLoss.ValidateMode(mode);
+            int itemRows = embeddings.Rows - itemOffset;
+            Kernels.BprLoss.ValidateBatch(users, positives, negatives, itemOffset, itemRows);
+            if (Backend == Backend.Cpu)
+            {
+                return Kernels.BprLoss.Compute(embeddings.Host, embeddings.Width, itemOffset, users, positives, negatives, gradient.Host, mode, _cpuOptions);
+            }
+            long split = (long)itemOffset * embeddings.Width;
+            ArrayView<float> e = embeddings.View.SubView(0, embeddings.Length), g = gradient.View.SubView(0, gradient.Length);
+            return RunBpr(e.SubView(0, split), e.SubView(split), g.SubView(0, split), g.SubView(split), itemOffset, itemRows, embeddings.Width,
+                users, positives, negatives, mode);
         }
-        ValidateShape(gradient, embeddings.Rows, embeddings.Width, nameof(gradient));
-        if (itemOffset < 0 || itemOffset > embeddings.Rows)
-        {
-            throw new ArgumentOutOfRangeException(nameof(itemOffset), itemOffset, $"The item offset must lie in [0, {embeddings.Rows}] (the table has {embeddings.Rows} rows).");
-        }
-        Kernels.BprLoss.ValidateMode(mode);
-        int itemRows = embeddings.Rows - itemOffset;
-        Kernels.BprLoss.ValidateBatch(users, positives, negatives, itemOffset, itemRows);
-        if (Backend == Backend.Cpu)
-        {
-            return Kernels.BprLoss.Compute(embeddings.Host, embeddings.Width, itemOffset, users, positives, negatives, gradient.Host, mode, _cpuOptions);
-        }
-        long split = (long)itemOffset * embeddings.Width;
-        ArrayView<float> e = embeddings.View.SubView(0, embeddings.Length), g = gradient.View.SubView(0, gradient.Length);
-        return RunBpr(e.SubView(0, split), e.SubView(split), g.SubView(0, split), g.SubView(split), itemOffset, itemRows, embeddings.Width,
-            users, positives, negatives, mode);
     }
 
     /// <summary>BPR loss and gradient on separate user and item tables (see <see cref="Kernels.BprLoss"/>).</summary>
@@ -70,32 +73,35 @@ public sealed partial class ComputeContext
     public double BprLoss(DeviceTable userEmbeddings, DeviceTable itemEmbeddings, ReadOnlySpan<int> users, ReadOnlySpan<int> positives,
         ReadOnlySpan<int> negatives, DeviceTable userGradient, DeviceTable itemGradient, GradientMode mode = GradientMode.Overwrite)
     {
-        ValidateOwned(userEmbeddings, nameof(userEmbeddings));
-        ValidateOwned(itemEmbeddings, nameof(itemEmbeddings));
-        ValidateOwned(userGradient, nameof(userGradient));
-        ValidateOwned(itemGradient, nameof(itemGradient));
-        int d = userEmbeddings.Width;
-        ValidateShape(itemEmbeddings, itemEmbeddings.Rows, d, nameof(itemEmbeddings));
-        ValidateShape(userGradient, userEmbeddings.Rows, d, nameof(userGradient));
-        ValidateShape(itemGradient, itemEmbeddings.Rows, d, nameof(itemGradient));
-        if (userGradient.Overlaps(userEmbeddings) || userGradient.Overlaps(itemEmbeddings) || userGradient.Overlaps(itemGradient))
+        lock (_gate)
         {
-            throw new ArgumentException("The user gradient must not be an embedding table or the item gradient.", nameof(userGradient));
+            ValidateOwned(userEmbeddings, nameof(userEmbeddings));
+            ValidateOwned(itemEmbeddings, nameof(itemEmbeddings));
+            ValidateOwned(userGradient, nameof(userGradient));
+            ValidateOwned(itemGradient, nameof(itemGradient));
+            int d = userEmbeddings.Width;
+            ValidateShape(itemEmbeddings, itemEmbeddings.Rows, d, nameof(itemEmbeddings));
+            ValidateShape(userGradient, userEmbeddings.Rows, d, nameof(userGradient));
+            ValidateShape(itemGradient, itemEmbeddings.Rows, d, nameof(itemGradient));
+            if (userGradient.Overlaps(userEmbeddings) || userGradient.Overlaps(itemEmbeddings) || userGradient.Overlaps(itemGradient))
+            {
+                throw new ArgumentException("The user gradient must not be an embedding table or the item gradient.", nameof(userGradient));
+            }
+            if (itemGradient.Overlaps(userEmbeddings) || itemGradient.Overlaps(itemEmbeddings))
+            {
+                throw new ArgumentException("The item gradient must not be an embedding table.", nameof(itemGradient));
+            }
+            Kernels.BprLoss.ValidateMode(mode);
+            Kernels.BprLoss.ValidateBatch(users, positives, negatives, userEmbeddings.Rows, itemEmbeddings.Rows);
+            if (Backend == Backend.Cpu)
+            {
+                return Kernels.BprLoss.Compute(userEmbeddings.Host, itemEmbeddings.Host, d, users, positives, negatives, userGradient.Host,
+                    itemGradient.Host, mode, _cpuOptions);
+            }
+            return RunBpr(userEmbeddings.View.SubView(0, userEmbeddings.Length), itemEmbeddings.View.SubView(0, itemEmbeddings.Length),
+                userGradient.View.SubView(0, userGradient.Length), itemGradient.View.SubView(0, itemGradient.Length),
+                userEmbeddings.Rows, itemEmbeddings.Rows, d, users, positives, negatives, mode);
         }
-        if (itemGradient.Overlaps(userEmbeddings) || itemGradient.Overlaps(itemEmbeddings))
-        {
-            throw new ArgumentException("The item gradient must not be an embedding table.", nameof(itemGradient));
-        }
-        Kernels.BprLoss.ValidateMode(mode);
-        Kernels.BprLoss.ValidateBatch(users, positives, negatives, userEmbeddings.Rows, itemEmbeddings.Rows);
-        if (Backend == Backend.Cpu)
-        {
-            return Kernels.BprLoss.Compute(userEmbeddings.Host, itemEmbeddings.Host, d, users, positives, negatives, userGradient.Host,
-                itemGradient.Host, mode, _cpuOptions);
-        }
-        return RunBpr(userEmbeddings.View.SubView(0, userEmbeddings.Length), itemEmbeddings.View.SubView(0, itemEmbeddings.Length),
-            userGradient.View.SubView(0, userGradient.Length), itemGradient.View.SubView(0, itemGradient.Length),
-            userEmbeddings.Rows, itemEmbeddings.Rows, d, users, positives, negatives, mode);
     }
 
     private double RunBpr(ArrayView<float> userTable, ArrayView<float> itemTable, ArrayView<float> userGradient, ArrayView<float> itemGradient,

@@ -17,25 +17,28 @@ public sealed partial class ComputeContext
     /// <summary>Zero Adam moments (m, v) and t = 0 for a rows × width table on this context's device.</summary>
     public DeviceAdamState CreateAdamState(int rows, int width)
     {
-        ThrowIfDisposed();
-        DeviceTable m = CreateTable(rows, width);
-        DeviceTable? v = null;
-        try
+        lock (_gate)
         {
-            v = CreateTable(rows, width);
-            if (Backend != Backend.Cpu)
+            ThrowIfDisposed();
+            DeviceTable m = CreateTable(rows, width);
+            DeviceTable? v = null;
+            try
             {
-                m.View.MemSetToZero(Stream);
-                v.View.MemSetToZero(Stream);
-                Stream.Synchronize();
+                v = CreateTable(rows, width);
+                if (Backend != Backend.Cpu)
+                {
+                    m.View.MemSetToZero(Stream);
+                    v.View.MemSetToZero(Stream);
+                    Stream.Synchronize();
+                }
+                return new DeviceAdamState(this, m, v, Backend == Backend.Cpu ? null : Allocate<int>(3, "the update status"));
             }
-            return new DeviceAdamState(this, m, v, Backend == Backend.Cpu ? null : Allocate<int>(3, "the update status"));
-        }
-        catch
-        {
-            m.Dispose();
-            v?.Dispose();
-            throw;
+            catch
+            {
+                m.Dispose();
+                v?.Dispose();
+                throw;
+            }
         }
     }
 
@@ -45,31 +48,34 @@ public sealed partial class ComputeContext
     /// </summary>
     public UpdateResult AdamWStep(DeviceTable table, DeviceTable gradient, DeviceAdamState state, AdamWOptions options)
     {
-        ValidateUpdate(table, gradient, state, options);
-        if (Backend == Backend.Cpu)
+        lock (_gate)
         {
-            return EmbeddingUpdate.Step(table.Host, gradient.Host, state.Host, options, _cpuOptions);
+            ValidateUpdate(table, gradient, state, options);
+            if (Backend == Backend.Cpu)
+            {
+                return EmbeddingUpdate.Step(table.Host, gradient.Host, state.Host, options, _cpuOptions);
+            }
+            int rows = state.Rows, width = state.Width;
+            int length = checked(rows * width);
+            EmbeddingUpdateKernels kernels = _updateKernels ??= Compile(acc => new EmbeddingUpdateKernels(acc));
+            ArrayView<int> status = state.Status;
+            kernels.Scan(Stream, gradient.View, status, length, width);
+            var scalars = new AdamScalars(options, state.Step + 1, width);
+            bool l2 = !options.Decoupled && options.WeightDecay != 0f;
+            if (options.Clip.Mode == ClipMode.None)
+            {
+                kernels.Moments(Stream, table.View, gradient.View, state.M.View, state.V.View, table.View, status, scalars, length, l2,
+                    EmbeddingUpdateKernels.ApplyDirect);
+            }
+            else
+            {
+                DeviceTable delta = state.Scratch(0);
+                kernels.Moments(Stream, table.View, gradient.View, state.M.View, state.V.View, delta.View, status, scalars, length, l2,
+                    EmbeddingUpdateKernels.WriteDelta);
+                kernels.Apply(Stream, table.View, delta.View, status, scalars, rows, width, options.Clip.Mode);
+            }
+            return FinishUpdate(state, options);
         }
-        int rows = state.Rows, width = state.Width;
-        int length = checked(rows * width);
-        EmbeddingUpdateKernels kernels = _updateKernels ??= Compile(acc => new EmbeddingUpdateKernels(acc));
-        ArrayView<int> status = state.Status;
-        kernels.Scan(Stream, gradient.View, status, length, width);
-        var scalars = new AdamScalars(options, state.Step + 1, width);
-        bool l2 = !options.Decoupled && options.WeightDecay != 0f;
-        if (options.Clip.Mode == ClipMode.None)
-        {
-            kernels.Moments(Stream, table.View, gradient.View, state.M.View, state.V.View, table.View, status, scalars, length, l2,
-                EmbeddingUpdateKernels.ApplyDirect);
-        }
-        else
-        {
-            DeviceTable delta = state.Scratch(0);
-            kernels.Moments(Stream, table.View, gradient.View, state.M.View, state.V.View, delta.View, status, scalars, length, l2,
-                EmbeddingUpdateKernels.WriteDelta);
-            kernels.Apply(Stream, table.View, delta.View, status, scalars, rows, width, options.Clip.Mode);
-        }
-        return FinishUpdate(state, options);
     }
 
     /// <summary>
@@ -81,45 +87,48 @@ public sealed partial class ComputeContext
     public UpdateResult BscAdamWStep(DeviceTable table, DeviceTable gradient, DeviceAdamState state, DeviceGraph graph, StepwiseFilter filter,
         AdamWOptions options)
     {
-        ValidateUpdate(table, gradient, state, options);
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(filter);
-        graph.ThrowIfDisposed();
-        filter.ThrowIfDisposed();
-        if (!ReferenceEquals(graph.Owner, this))
+        lock (_gate)
         {
-            throw new ArgumentException("The graph belongs to another context.", nameof(graph));
+            ValidateUpdate(table, gradient, state, options);
+            ArgumentNullException.ThrowIfNull(graph);
+            ArgumentNullException.ThrowIfNull(filter);
+            graph.ThrowIfDisposed();
+            filter.ThrowIfDisposed();
+            if (!ReferenceEquals(graph.Owner, this))
+            {
+                throw new ArgumentException("The graph belongs to another context.", nameof(graph));
+            }
+            if (!ReferenceEquals(filter.Owner, this))
+            {
+                throw new ArgumentException("The filter belongs to another context.", nameof(filter));
+            }
+            if (graph.Rows != graph.Columns || graph.Rows != state.Rows)
+            {
+                throw new ArgumentException($"The graph must be square with one row per table row ({state.Rows}), got {graph.Rows} × {graph.Columns}.", nameof(graph));
+            }
+            if (filter.Width != state.Width)
+            {
+                throw new ArgumentException($"The filter has {filter.Width} strengths; the table is {state.Width} wide.", nameof(filter));
+            }
+            if (Backend == Backend.Cpu)
+            {
+                return EmbeddingUpdate.BscStep(table.Host, gradient.Host, state.Host, graph.Plan!, filter.Beta, filter.Layers,
+                    state.CpuWorkspace, options);
+            }
+            int rows = state.Rows, width = state.Width;
+            int length = checked(rows * width);
+            EmbeddingUpdateKernels kernels = _updateKernels ??= Compile(acc => new EmbeddingUpdateKernels(acc));
+            ArrayView<int> status = state.Status;
+            kernels.Scan(Stream, gradient.View, status, length, width);
+            var scalars = new AdamScalars(options, state.Step + 1, width);
+            DeviceTable delta = state.Scratch(0), smoothed = state.Scratch(1);
+            kernels.Moments(Stream, table.View, gradient.View, state.M.View, state.V.View, delta.View, status, scalars, length,
+                !options.Decoupled && options.WeightDecay != 0f, EmbeddingUpdateKernels.WriteDelta);
+            // On a skipped step this smooths a stale Δ into scratch; the apply below then returns at once.
+            Fsc(graph, delta, smoothed, filter);
+            kernels.Apply(Stream, table.View, smoothed.View, status, scalars, rows, width, options.Clip.Mode);
+            return FinishUpdate(state, options);
         }
-        if (!ReferenceEquals(filter.Owner, this))
-        {
-            throw new ArgumentException("The filter belongs to another context.", nameof(filter));
-        }
-        if (graph.Rows != graph.Columns || graph.Rows != state.Rows)
-        {
-            throw new ArgumentException($"The graph must be square with one row per table row ({state.Rows}), got {graph.Rows} × {graph.Columns}.", nameof(graph));
-        }
-        if (filter.Width != state.Width)
-        {
-            throw new ArgumentException($"The filter has {filter.Width} strengths; the table is {state.Width} wide.", nameof(filter));
-        }
-        if (Backend == Backend.Cpu)
-        {
-            return EmbeddingUpdate.BscStep(table.Host, gradient.Host, state.Host, graph.Plan!, filter.Beta, filter.Layers,
-                state.CpuWorkspace, options);
-        }
-        int rows = state.Rows, width = state.Width;
-        int length = checked(rows * width);
-        EmbeddingUpdateKernels kernels = _updateKernels ??= Compile(acc => new EmbeddingUpdateKernels(acc));
-        ArrayView<int> status = state.Status;
-        kernels.Scan(Stream, gradient.View, status, length, width);
-        var scalars = new AdamScalars(options, state.Step + 1, width);
-        DeviceTable delta = state.Scratch(0), smoothed = state.Scratch(1);
-        kernels.Moments(Stream, table.View, gradient.View, state.M.View, state.V.View, delta.View, status, scalars, length,
-            !options.Decoupled && options.WeightDecay != 0f, EmbeddingUpdateKernels.WriteDelta);
-        // On a skipped step this smooths a stale Δ into scratch; the apply below then returns at once.
-        Fsc(graph, delta, smoothed, filter);
-        kernels.Apply(Stream, table.View, smoothed.View, status, scalars, rows, width, options.Clip.Mode);
-        return FinishUpdate(state, options);
     }
 
     private UpdateResult FinishUpdate(DeviceAdamState state, AdamWOptions options)
@@ -234,8 +243,11 @@ public sealed class DeviceAdamState : IDisposable
     /// <summary>Restores the step count (with moments uploaded from a checkpoint).</summary>
     public void SetStep(long step)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(step);
-        Step = step;
+        lock (Owner.Gate)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(step);
+            Step = step;
+        }
     }
 
     internal int[] HostStatus { get; } = new int[3];
@@ -253,14 +265,17 @@ public sealed class DeviceAdamState : IDisposable
     /// <summary>Frees the moments and scratch.</summary>
     public void Dispose()
     {
-        if (!_disposed)
+        lock (Owner.Gate)
         {
-            _disposed = true;
-            M.Dispose();
-            V.Dispose();
-            _scratch[0]?.Dispose();
-            _scratch[1]?.Dispose();
-            _status?.Dispose();
+            if (!_disposed)
+            {
+                _disposed = true;
+                M.Dispose();
+                V.Dispose();
+                _scratch[0]?.Dispose();
+                _scratch[1]?.Dispose();
+                _status?.Dispose();
+            }
         }
     }
 }

@@ -22,22 +22,25 @@ public sealed partial class ComputeContext
     /// <param name="ks">Cut-offs, each in [1, I].</param>
     public RankingMetrics EvaluateRanking(DeviceTable embeddings, int itemOffset, RankingTargets targets, ReadOnlySpan<int> ks)
     {
-        ValidateOwned(embeddings, nameof(embeddings));
-        ArgumentNullException.ThrowIfNull(targets);
-        if (itemOffset < targets.Users || (long)itemOffset + targets.Items > embeddings.Rows)
+        lock (_gate)
         {
-            throw new ArgumentOutOfRangeException(nameof(itemOffset), itemOffset,
-                $"Users take rows [0, {targets.Users}) and {targets.Items} items must follow from the offset within {embeddings.Rows} rows.");
+            ValidateOwned(embeddings, nameof(embeddings));
+            ArgumentNullException.ThrowIfNull(targets);
+            if (itemOffset < targets.Users || (long)itemOffset + targets.Items > embeddings.Rows)
+            {
+                throw new ArgumentOutOfRangeException(nameof(itemOffset), itemOffset,
+                    $"Users take rows [0, {targets.Users}) and {targets.Items} items must follow from the offset within {embeddings.Rows} rows.");
+            }
+            Kernels.Ranking.ValidateKs(ks, targets.Items);
+            int d = embeddings.Width;
+            if (Backend == Backend.Cpu)
+            {
+                ReadOnlySpan<float> host = embeddings.Host;
+                return Kernels.Ranking.Evaluate(host.Slice(0, targets.Users * d), host.Slice(itemOffset * d, targets.Items * d), d, targets, ks, _cpuOptions);
+            }
+            ArrayView<float> view = embeddings.View;
+            return RankOnDevice(view.SubView(0, (long)targets.Users * d), view.SubView((long)itemOffset * d, (long)targets.Items * d), d, targets, ks);
         }
-        Kernels.Ranking.ValidateKs(ks, targets.Items);
-        int d = embeddings.Width;
-        if (Backend == Backend.Cpu)
-        {
-            ReadOnlySpan<float> host = embeddings.Host;
-            return Kernels.Ranking.Evaluate(host.Slice(0, targets.Users * d), host.Slice(itemOffset * d, targets.Items * d), d, targets, ks, _cpuOptions);
-        }
-        ArrayView<float> view = embeddings.View;
-        return RankOnDevice(view.SubView(0, (long)targets.Users * d), view.SubView((long)itemOffset * d, (long)targets.Items * d), d, targets, ks);
     }
 
     /// <summary>Recall@K and NDCG@K of a full ranking on separate user (U × d) and item (I × d) tables.</summary>
@@ -47,18 +50,21 @@ public sealed partial class ComputeContext
     /// <param name="ks">Cut-offs, each in [1, I].</param>
     public RankingMetrics EvaluateRanking(DeviceTable userEmbeddings, DeviceTable itemEmbeddings, RankingTargets targets, ReadOnlySpan<int> ks)
     {
-        ValidateOwned(userEmbeddings, nameof(userEmbeddings));
-        ValidateOwned(itemEmbeddings, nameof(itemEmbeddings));
-        ArgumentNullException.ThrowIfNull(targets);
-        ValidateShape(userEmbeddings, targets.Users, userEmbeddings.Width, nameof(userEmbeddings));
-        ValidateShape(itemEmbeddings, targets.Items, userEmbeddings.Width, nameof(itemEmbeddings));
-        Kernels.Ranking.ValidateKs(ks, targets.Items);
-        if (Backend == Backend.Cpu)
+        lock (_gate)
         {
-            return Kernels.Ranking.Evaluate(userEmbeddings.Host, itemEmbeddings.Host, userEmbeddings.Width, targets, ks, _cpuOptions);
+            ValidateOwned(userEmbeddings, nameof(userEmbeddings));
+            ValidateOwned(itemEmbeddings, nameof(itemEmbeddings));
+            ArgumentNullException.ThrowIfNull(targets);
+            ValidateShape(userEmbeddings, targets.Users, userEmbeddings.Width, nameof(userEmbeddings));
+            ValidateShape(itemEmbeddings, targets.Items, userEmbeddings.Width, nameof(itemEmbeddings));
+            Kernels.Ranking.ValidateKs(ks, targets.Items);
+            if (Backend == Backend.Cpu)
+            {
+                return Kernels.Ranking.Evaluate(userEmbeddings.Host, itemEmbeddings.Host, userEmbeddings.Width, targets, ks, _cpuOptions);
+            }
+            return RankOnDevice(userEmbeddings.View.SubView(0, userEmbeddings.Length), itemEmbeddings.View.SubView(0, itemEmbeddings.Length),
+                userEmbeddings.Width, targets, ks);
         }
-        return RankOnDevice(userEmbeddings.View.SubView(0, userEmbeddings.Length), itemEmbeddings.View.SubView(0, itemEmbeddings.Length),
-            userEmbeddings.Width, targets, ks);
     }
 
     /// <summary>Most scores per device block (16 M = 64 MB); tests lower it to cross block boundaries.</summary>

@@ -20,7 +20,10 @@ namespace Stair.Kernels;
 /// copied between host and device inside those calls.
 /// </summary>
 /// <remarks>
-/// A context is not thread-safe. Results are deterministic on every backend (no atomics, a
+/// A context may be shared by threads: every call on it (and on its tables, graphs, filters and
+/// optimizer states) takes one lock, so calls run one at a time, in full, and give the bits serial
+/// calls give; disposing waits for the call in flight, and later calls throw
+/// <see cref="ObjectDisposedException"/>. For parallel work, give each thread its own context. Results are deterministic on every backend (no atomics, a
 /// fixed order of accumulation); the ILGPU backends round each product and sum separately
 /// where the CPU tiers fuse them, so they agree with the CPU to rounding, not bit for bit.
 /// </remarks>
@@ -36,6 +39,13 @@ public sealed partial class ComputeContext : IDisposable
     private MemoryBuffer1D<float, Stride1D.Dense>? _hubPartials;
     private PropagationWorkspace? _cpuWorkspace;
     private bool _disposed;
+
+    // Every public call on the context, its tables, graphs, filters and optimizer states takes this
+    // lock: calls from several threads run one at a time, in full, with the same bits as serial calls,
+    // and a disposal waits for the call in flight (later calls throw ObjectDisposedException).
+    // ILGPU's streams, buffers and kernel caches are not safe to share between threads; without this,
+    // 8 threads on one OpenCL context ended in a double free.
+    private readonly object _gate = new();
 
     private ComputeContext(Backend backend, string device, CpuOptions cpuOptions, Context? ilgpu, Accelerator? accelerator, PropagationKernels? kernels)
     {
@@ -54,6 +64,9 @@ public sealed partial class ComputeContext : IDisposable
     public string Device { get; }
 
     internal bool IsDisposed => _disposed;
+
+    /// <summary>The lock that serializes every public call on this context and the objects it created.</summary>
+    internal object Gate => _gate;
 
     /// <summary>The tier and threads of the CPU backend, and of host-side work on the others.</summary>
     internal CpuOptions CpuOptions => _cpuOptions;
@@ -184,123 +197,138 @@ public sealed partial class ComputeContext : IDisposable
     /// <summary>Allocates a rows × width table (contents unspecified until written).</summary>
     public DeviceTable CreateTable(int rows, int width)
     {
-        ThrowIfDisposed();
-        ArgumentOutOfRangeException.ThrowIfNegative(rows);
-        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
-        long length = (long)rows * width;
-        if (Backend == Backend.Cpu)
+        lock (_gate)
         {
-            if (length > Array.MaxLength)
+            ThrowIfDisposed();
+            ArgumentOutOfRangeException.ThrowIfNegative(rows);
+            ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+            long length = (long)rows * width;
+            if (Backend == Backend.Cpu)
             {
-                throw new ArgumentOutOfRangeException(nameof(rows), rows, $"A {rows} × {width} table exceeds the largest array .NET can hold.");
+                if (length > Array.MaxLength)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(rows), rows, $"A {rows} × {width} table exceeds the largest array .NET can hold.");
+                }
+                return new DeviceTable(this, rows, width, new float[length], null);
             }
-            return new DeviceTable(this, rows, width, new float[length], null);
+            return new DeviceTable(this, rows, width, null, AllocateFloats(length, $"a {rows} × {width} table"));
         }
-        return new DeviceTable(this, rows, width, null, AllocateFloats(length, $"a {rows} × {width} table"));
     }
 
     /// <summary>Allocates a rows × width table and copies <paramref name="data"/> into it.</summary>
     public DeviceTable Upload(ReadOnlySpan<float> data, int rows, int width)
     {
-        DeviceTable table = CreateTable(rows, width);
-        try
+        lock (_gate)
         {
-            table.Upload(data);
-            return table;
-        }
-        catch
-        {
-            table.Dispose();
-            throw;
+            DeviceTable table = CreateTable(rows, width);
+            try
+            {
+                table.Upload(data);
+                return table;
+            }
+            catch
+            {
+                table.Dispose();
+                throw;
+            }
         }
     }
 
     /// <summary>Prepares <paramref name="matrix"/> on the device (with its transpose unless it is symmetric).</summary>
     public DeviceGraph Upload(CsrMatrix matrix)
     {
-        ThrowIfDisposed();
-        ArgumentNullException.ThrowIfNull(matrix);
-        var plan = new PropagationPlan(matrix, _cpuOptions);
-        if (Backend == Backend.Cpu)
+        lock (_gate)
         {
-            return new DeviceGraph(this, matrix, plan, null, null, plan.IsSymmetric, []);
-        }
-        var buffers = new List<IDisposable>();
-        try
-        {
-            DeviceCsr forward = UploadCsr(matrix, buffers);
-            DeviceCsr transposed = plan.IsSymmetric ? forward : UploadCsr(plan.Transposed, buffers);
-            return new DeviceGraph(this, matrix, null, forward, transposed, plan.IsSymmetric, buffers);
-        }
-        catch
-        {
-            foreach (IDisposable buffer in buffers)
+            ThrowIfDisposed();
+            ArgumentNullException.ThrowIfNull(matrix);
+            var plan = new PropagationPlan(matrix, _cpuOptions);
+            if (Backend == Backend.Cpu)
             {
-                buffer.Dispose();
+                return new DeviceGraph(this, matrix, plan, null, null, plan.IsSymmetric, []);
             }
-            throw;
+            var buffers = new List<IDisposable>();
+            try
+            {
+                DeviceCsr forward = UploadCsr(matrix, buffers);
+                DeviceCsr transposed = plan.IsSymmetric ? forward : UploadCsr(plan.Transposed, buffers);
+                return new DeviceGraph(this, matrix, null, forward, transposed, plan.IsSymmetric, buffers);
+            }
+            catch
+            {
+                foreach (IDisposable buffer in buffers)
+                {
+                    buffer.Dispose();
+                }
+                throw;
+            }
         }
     }
 
     /// <summary>Prepares the strengths β (length d, each finite in [0, 1]) and layer count L of a stepwise convolution.</summary>
     public StepwiseFilter CreateFilter(ReadOnlySpan<float> beta, int layers)
     {
-        ThrowIfDisposed();
-        ArgumentOutOfRangeException.ThrowIfNegative(layers);
-        if (beta.IsEmpty)
+        lock (_gate)
         {
-            throw new ArgumentException("β must have at least one entry.", nameof(beta));
-        }
-        for (int j = 0; j < beta.Length; j++)
-        {
-            if (!float.IsFinite(beta[j]) || beta[j] < 0f || beta[j] > 1f)
+            ThrowIfDisposed();
+            ArgumentOutOfRangeException.ThrowIfNegative(layers);
+            if (beta.IsEmpty)
             {
-                throw new ArgumentException($"β[{j}] is {beta[j]}; each β_j must be finite and in [0, 1].", nameof(beta));
+                throw new ArgumentException("β must have at least one entry.", nameof(beta));
             }
-        }
-        float[] b = beta.ToArray();
-        var scale = new float[b.Length];
-        for (int j = 0; j < b.Length; j++)
-        {
-            scale[j] = (float)StepwiseWeights.LayerWeight(b[j], 0, layers);
-        }
-        if (Backend == Backend.Cpu)
-        {
-            return new StepwiseFilter(this, b, scale, layers, null, null);
-        }
-        MemoryBuffer1D<float, Stride1D.Dense> deviceBeta = AllocateFloats(b.Length, "β");
-        MemoryBuffer1D<float, Stride1D.Dense>? deviceScale = null;
-        try
-        {
-            deviceScale = AllocateFloats(b.Length, "the layer scale");
-            deviceBeta.View.CopyFromCPU(Stream, b);
-            deviceScale.View.CopyFromCPU(Stream, scale);
-            Stream.Synchronize();
-            return new StepwiseFilter(this, b, scale, layers, deviceBeta, deviceScale);
-        }
-        catch
-        {
-            deviceBeta.Dispose();
-            deviceScale?.Dispose();
-            throw;
+            for (int j = 0; j < beta.Length; j++)
+            {
+                if (!float.IsFinite(beta[j]) || beta[j] < 0f || beta[j] > 1f)
+                {
+                    throw new ArgumentException($"β[{j}] is {beta[j]}; each β_j must be finite and in [0, 1].", nameof(beta));
+                }
+            }
+            float[] b = beta.ToArray();
+            var scale = new float[b.Length];
+            for (int j = 0; j < b.Length; j++)
+            {
+                scale[j] = (float)StepwiseWeights.LayerWeight(b[j], 0, layers);
+            }
+            if (Backend == Backend.Cpu)
+            {
+                return new StepwiseFilter(this, b, scale, layers, null, null);
+            }
+            MemoryBuffer1D<float, Stride1D.Dense> deviceBeta = AllocateFloats(b.Length, "β");
+            MemoryBuffer1D<float, Stride1D.Dense>? deviceScale = null;
+            try
+            {
+                deviceScale = AllocateFloats(b.Length, "the layer scale");
+                deviceBeta.View.CopyFromCPU(Stream, b);
+                deviceScale.View.CopyFromCPU(Stream, scale);
+                Stream.Synchronize();
+                return new StepwiseFilter(this, b, scale, layers, deviceBeta, deviceScale);
+            }
+            catch
+            {
+                deviceBeta.Dispose();
+                deviceScale?.Dispose();
+                throw;
+            }
         }
     }
 
     /// <summary>Y = A·X, or Aᵀ·X when <paramref name="transpose"/> (a precomputed transpose: no atomics).</summary>
     public void Spmm(DeviceGraph graph, DeviceTable input, DeviceTable output, bool transpose = false)
     {
-        ValidateCall(graph, input, output);
-        int inRows = transpose ? graph.Rows : graph.Columns, outRows = transpose ? graph.Columns : graph.Rows;
-        ValidateShape(input, inRows, input.Width, nameof(input));
-        ValidateShape(output, outRows, input.Width, nameof(output));
-        if (Backend == Backend.Cpu)
+        lock (_gate)
         {
-            Propagation.Spmm(graph.Plan!, input.Host, output.Host, input.Width, transpose);
-            return;
+            ValidateCall(graph, input, output);
+            int inRows = transpose ? graph.Rows : graph.Columns, outRows = transpose ? graph.Columns : graph.Rows;
+            ValidateShape(input, inRows, input.Width, nameof(input));
+            ValidateShape(output, outRows, input.Width, nameof(output));
+            if (Backend == Backend.Cpu)
+            {
+                Propagation.Spmm(graph.Plan!, input.Host, output.Host, input.Width, transpose);
+                return;
+            }
+            DeviceCsr a = transpose ? graph.TransposedCsr! : graph.Forward!;
+            _kernels!.Layer(Stream, a, input.View, output.View, input.View, input.View, input.View, HubPartials(a, input.Width),
+                input.Width, RowEpilogueKind.Store);
         }
-        DeviceCsr a = transpose ? graph.TransposedCsr! : graph.Forward!;
-        _kernels!.Layer(Stream, a, input.View, output.View, input.View, input.View, input.View, HubPartials(a, input.Width),
-            input.Width, RowEpilogueKind.Store);
     }
 
     /// <summary>
@@ -318,41 +346,44 @@ public sealed partial class ComputeContext : IDisposable
     /// <exception cref="ObjectDisposedException">The context or a table was disposed.</exception>
     public void MultiplyTransposed(DeviceTable a, DeviceTable b, DeviceTable c)
     {
-        ThrowIfDisposed();
-        ArgumentNullException.ThrowIfNull(a);
-        ArgumentNullException.ThrowIfNull(b);
-        ArgumentNullException.ThrowIfNull(c);
-        a.ThrowIfDisposed();
-        b.ThrowIfDisposed();
-        c.ThrowIfDisposed();
-        if (!ReferenceEquals(a.Owner, this))
+        lock (_gate)
         {
-            throw new ArgumentException("Table a belongs to another context.", nameof(a));
+            ThrowIfDisposed();
+            ArgumentNullException.ThrowIfNull(a);
+            ArgumentNullException.ThrowIfNull(b);
+            ArgumentNullException.ThrowIfNull(c);
+            a.ThrowIfDisposed();
+            b.ThrowIfDisposed();
+            c.ThrowIfDisposed();
+            if (!ReferenceEquals(a.Owner, this))
+            {
+                throw new ArgumentException("Table a belongs to another context.", nameof(a));
+            }
+            if (!ReferenceEquals(b.Owner, this))
+            {
+                throw new ArgumentException("Table b belongs to another context.", nameof(b));
+            }
+            if (!ReferenceEquals(c.Owner, this))
+            {
+                throw new ArgumentException("Table c belongs to another context.", nameof(c));
+            }
+            if (a.Width != b.Width)
+            {
+                throw new ArgumentException($"The widths must be equal: a is {a.Rows} × {a.Width}, b is {b.Rows} × {b.Width}.", nameof(b));
+            }
+            if (c.Overlaps(a) || c.Overlaps(b))
+            {
+                throw new ArgumentException("The output table c must not be, or overlap, an input table.", nameof(c));
+            }
+            ValidateShape(c, a.Rows, b.Rows, nameof(c));
+            int m = a.Rows, n = b.Rows, k = a.Width;
+            if (Backend == Backend.Cpu)
+            {
+                MultiplyTransposedOnCpu(a.Host, b.Host, c.Host, m, n, k, ReferenceEquals(a, b));
+                return;
+            }
+            Dense.MultiplyTransposed(Stream, a.View, k, b.View, k, c.View, n, m, n, k);
         }
-        if (!ReferenceEquals(b.Owner, this))
-        {
-            throw new ArgumentException("Table b belongs to another context.", nameof(b));
-        }
-        if (!ReferenceEquals(c.Owner, this))
-        {
-            throw new ArgumentException("Table c belongs to another context.", nameof(c));
-        }
-        if (a.Width != b.Width)
-        {
-            throw new ArgumentException($"The widths must be equal: a is {a.Rows} × {a.Width}, b is {b.Rows} × {b.Width}.", nameof(b));
-        }
-        if (c.Overlaps(a) || c.Overlaps(b))
-        {
-            throw new ArgumentException("The output table c must not be, or overlap, an input table.", nameof(c));
-        }
-        ValidateShape(c, a.Rows, b.Rows, nameof(c));
-        int m = a.Rows, n = b.Rows, k = a.Width;
-        if (Backend == Backend.Cpu)
-        {
-            MultiplyTransposedOnCpu(a.Host, b.Host, c.Host, m, n, k, ReferenceEquals(a, b));
-            return;
-        }
-        Dense.MultiplyTransposed(Stream, a.View, k, b.View, k, c.View, n, m, n, k);
     }
 
     private unsafe void MultiplyTransposedOnCpu(Span<float> a, Span<float> b, Span<float> c, int m, int n, int k, bool self)
@@ -378,81 +409,90 @@ public sealed partial class ComputeContext : IDisposable
     /// </summary>
     public void Fsc(DeviceGraph graph, DeviceTable input, DeviceTable output, StepwiseFilter filter, bool transpose = false)
     {
-        ValidateCall(graph, input, output);
-        ArgumentNullException.ThrowIfNull(filter);
-        filter.ThrowIfDisposed();
-        if (!ReferenceEquals(filter.Owner, this))
+        lock (_gate)
         {
-            throw new ArgumentException("The filter belongs to another context.", nameof(filter));
-        }
-        if (graph.Rows != graph.Columns)
-        {
-            throw new ArgumentException($"Stepwise convolution needs a square matrix, got {graph.Rows} × {graph.Columns}.", nameof(graph));
-        }
-        ValidateShape(input, graph.Rows, filter.Width, nameof(input));
-        ValidateShape(output, graph.Rows, filter.Width, nameof(output));
-        int n = graph.Rows, width = filter.Width, layers = filter.Layers;
-        if (Backend == Backend.Cpu)
-        {
-            if (_cpuWorkspace is null || _cpuWorkspace.Rows < n || _cpuWorkspace.Width != width)
+            ValidateCall(graph, input, output);
+            ArgumentNullException.ThrowIfNull(filter);
+            filter.ThrowIfDisposed();
+            if (!ReferenceEquals(filter.Owner, this))
             {
-                _cpuWorkspace = new PropagationWorkspace(n, width);
+                throw new ArgumentException("The filter belongs to another context.", nameof(filter));
             }
-            Propagation.Fsc(graph.Plan!, input.Host, output.Host, width, layers, filter.Beta, _cpuWorkspace, transpose);
-            return;
-        }
-        if (layers == 0 || n == 0)
-        {
-            input.View.CopyTo(Stream, output.View);
-            return;
-        }
-        long length = (long)n * width;
-        if (layers >= 2 && (_scratchA is null || _scratchA.Length < length))
-        {
-            _scratchA?.Dispose();
-            _scratchA = null;
-            _scratchA = AllocateFloats(length, "FSC scratch");
-        }
-        if (layers >= 3 && (_scratchB is null || _scratchB.Length < length))
-        {
-            _scratchB?.Dispose();
-            _scratchB = null;
-            _scratchB = AllocateFloats(length, "FSC scratch");
-        }
-        DeviceCsr a = transpose ? graph.TransposedCsr! : graph.Forward!;
-        ArrayView<float> partials = HubPartials(a, width);
-        ArrayView<float> source = input.View;
-        for (int l = 1; l <= layers; l++)
-        {
-            bool last = l == layers;
-            ArrayView<float> target = last ? output.View : (l % 2 == 1 ? _scratchA!.View : _scratchB!.View).SubView(0, length);
-            _kernels!.Layer(Stream, a, source, target, input.View, filter.BetaView, filter.ScaleView, partials,
-                width, last ? RowEpilogueKind.FscLast : RowEpilogueKind.FscInner);
-            source = target;
+            if (graph.Rows != graph.Columns)
+            {
+                throw new ArgumentException($"Stepwise convolution needs a square matrix, got {graph.Rows} × {graph.Columns}.", nameof(graph));
+            }
+            ValidateShape(input, graph.Rows, filter.Width, nameof(input));
+            ValidateShape(output, graph.Rows, filter.Width, nameof(output));
+            int n = graph.Rows, width = filter.Width, layers = filter.Layers;
+            if (Backend == Backend.Cpu)
+            {
+                if (_cpuWorkspace is null || _cpuWorkspace.Rows < n || _cpuWorkspace.Width != width)
+                {
+                    _cpuWorkspace = new PropagationWorkspace(n, width);
+                }
+                Propagation.Fsc(graph.Plan!, input.Host, output.Host, width, layers, filter.Beta, _cpuWorkspace, transpose);
+                return;
+            }
+            if (layers == 0 || n == 0)
+            {
+                input.View.CopyTo(Stream, output.View);
+                return;
+            }
+            long length = (long)n * width;
+            if (layers >= 2 && (_scratchA is null || _scratchA.Length < length))
+            {
+                _scratchA?.Dispose();
+                _scratchA = null;
+                _scratchA = AllocateFloats(length, "FSC scratch");
+            }
+            if (layers >= 3 && (_scratchB is null || _scratchB.Length < length))
+            {
+                _scratchB?.Dispose();
+                _scratchB = null;
+                _scratchB = AllocateFloats(length, "FSC scratch");
+            }
+            DeviceCsr a = transpose ? graph.TransposedCsr! : graph.Forward!;
+            ArrayView<float> partials = HubPartials(a, width);
+            ArrayView<float> source = input.View;
+            for (int l = 1; l <= layers; l++)
+            {
+                bool last = l == layers;
+                ArrayView<float> target = last ? output.View : (l % 2 == 1 ? _scratchA!.View : _scratchB!.View).SubView(0, length);
+                _kernels!.Layer(Stream, a, source, target, input.View, filter.BetaView, filter.ScaleView, partials,
+                    width, last ? RowEpilogueKind.FscLast : RowEpilogueKind.FscInner);
+                source = target;
+            }
         }
     }
 
     /// <summary>Waits until every launched kernel has finished.</summary>
     public void Synchronize()
     {
-        ThrowIfDisposed();
-        _accelerator?.Synchronize();
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            _accelerator?.Synchronize();
+        }
     }
 
     /// <summary>Frees the device, its kernels and scratch memory. Tables, graphs and filters of the context become unusable.</summary>
     public void Dispose()
     {
-        if (_disposed)
+        lock (_gate)
         {
-            return;
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            _scratchA?.Dispose();
+            _scratchB?.Dispose();
+            _hubPartials?.Dispose();
+            DisposeBpr();
+            _accelerator?.Dispose();
+            _ilgpu?.Dispose();
         }
-        _disposed = true;
-        _scratchA?.Dispose();
-        _scratchB?.Dispose();
-        _hubPartials?.Dispose();
-        DisposeBpr();
-        _accelerator?.Dispose();
-        _ilgpu?.Dispose();
     }
 
     /// <summary>

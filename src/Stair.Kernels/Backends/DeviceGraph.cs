@@ -50,14 +50,17 @@ public sealed class DeviceGraph : IDisposable
     /// <summary>Frees the graph's device memory.</summary>
     public void Dispose()
     {
-        if (!_disposed)
+        lock (Owner.Gate)
         {
-            _disposed = true;
-            foreach (IDisposable buffer in _buffers)
+            if (!_disposed)
             {
-                buffer.Dispose();
+                _disposed = true;
+                foreach (IDisposable buffer in _buffers)
+                {
+                    buffer.Dispose();
+                }
+                _buffers.Clear();
             }
-            _buffers.Clear();
         }
     }
 

@@ -68,47 +68,56 @@ public sealed class DeviceTable : IDisposable
     /// </summary>
     public DeviceTable Slice(int rowStart, int rowCount)
     {
-        ThrowIfDisposed();
-        ArgumentOutOfRangeException.ThrowIfNegative(rowStart);
-        ArgumentOutOfRangeException.ThrowIfNegative(rowCount);
-        if ((long)rowStart + rowCount > Rows)
+        lock (Owner.Gate)
         {
-            throw new ArgumentOutOfRangeException(nameof(rowCount), rowCount,
-                $"Rows {rowStart}..{(long)rowStart + rowCount - 1} do not fit a table of {Rows} rows.");
+            ThrowIfDisposed();
+            ArgumentOutOfRangeException.ThrowIfNegative(rowStart);
+            ArgumentOutOfRangeException.ThrowIfNegative(rowCount);
+            if ((long)rowStart + rowCount > Rows)
+            {
+                throw new ArgumentOutOfRangeException(nameof(rowCount), rowCount,
+                    $"Rows {rowStart}..{(long)rowStart + rowCount - 1} do not fit a table of {Rows} rows.");
+            }
+            return new DeviceTable(this, rowStart, rowCount);
         }
-        return new DeviceTable(this, rowStart, rowCount);
     }
 
     /// <summary>Copies <paramref name="source"/> (exactly <see cref="Length"/> floats, row-major) into the table.</summary>
     public void Upload(ReadOnlySpan<float> source)
     {
-        ThrowIfDisposed();
-        CheckLength(source.Length, nameof(source));
-        if (_host is not null)
+        lock (Owner.Gate)
         {
-            source.CopyTo(Host);
-        }
-        else
-        {
-            View.CopyFromCPU(Owner.Stream, source);
-            Owner.Stream.Synchronize();
+            ThrowIfDisposed();
+            CheckLength(source.Length, nameof(source));
+            if (_host is not null)
+            {
+                source.CopyTo(Host);
+            }
+            else
+            {
+                View.CopyFromCPU(Owner.Stream, source);
+                Owner.Stream.Synchronize();
+            }
         }
     }
 
     /// <summary>Waits for pending work and copies the table into <paramref name="destination"/> (exactly <see cref="Length"/> floats).</summary>
     public void Download(Span<float> destination)
     {
-        ThrowIfDisposed();
-        CheckLength(destination.Length, nameof(destination));
-        if (_host is not null)
+        lock (Owner.Gate)
         {
-            Host.CopyTo(destination);
-        }
-        else
-        {
-            Owner.Stream.Synchronize();
-            View.CopyToCPU(Owner.Stream, destination);
-            Owner.Stream.Synchronize();
+            ThrowIfDisposed();
+            CheckLength(destination.Length, nameof(destination));
+            if (_host is not null)
+            {
+                Host.CopyTo(destination);
+            }
+            else
+            {
+                Owner.Stream.Synchronize();
+                View.CopyToCPU(Owner.Stream, destination);
+                Owner.Stream.Synchronize();
+            }
         }
     }
 
@@ -123,14 +132,17 @@ public sealed class DeviceTable : IDisposable
     /// <summary>Frees the table's memory (a view frees nothing). Using it afterwards throws <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
-        if (!_disposed)
+        lock (Owner.Gate)
         {
-            _disposed = true;
-            if (_parent is null)
+            if (!_disposed)
             {
-                _device?.Dispose();
+                _disposed = true;
+                if (_parent is null)
+                {
+                    _device?.Dispose();
+                }
+                _device = null;
             }
-            _device = null;
         }
     }
 

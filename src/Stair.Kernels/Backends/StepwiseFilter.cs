@@ -46,11 +46,14 @@ public sealed class StepwiseFilter : IDisposable
     /// <summary>Frees the filter's device memory.</summary>
     public void Dispose()
     {
-        if (!_disposed)
+        lock (Owner.Gate)
         {
-            _disposed = true;
-            _beta?.Dispose();
-            _scale?.Dispose();
+            if (!_disposed)
+            {
+                _disposed = true;
+                _beta?.Dispose();
+                _scale?.Dispose();
+            }
         }
     }
 

@@ -48,10 +48,13 @@ public static class KnnGraph
     /// <exception cref="ArgumentException">Shapes disagree, k is out of range, or a feature is NaN/Inf (the message names the modality, row and column).</exception>
     public static CsrMatrix Build(ComputeContext context, int items, IReadOnlyList<KnnModality> modalities)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ObjectDisposedException.ThrowIf(context.IsDisposed, context);
-        ValidateAll(items, modalities);
-        return Assemble(items, modalities, m => TopKOn(context, items, m));
+        lock ((context ?? throw new ArgumentNullException(nameof(context))).Gate)
+        {
+            ArgumentNullException.ThrowIfNull(context);
+            ObjectDisposedException.ThrowIf(context.IsDisposed, context);
+            ValidateAll(items, modalities);
+            return Assemble(items, modalities, m => TopKOn(context, items, m));
+        }
     }
 
     /// <summary>Each item's top-k neighbours by cosine similarity (self excluded, ties to the lower index), best first: items × k indices.</summary>
@@ -69,10 +72,13 @@ public static class KnnGraph
     /// </summary>
     public static int[] TopK(ComputeContext context, int items, KnnModality modality)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ObjectDisposedException.ThrowIf(context.IsDisposed, context);
-        Validate(items, modality, 0, nameof(modality));
-        return TopKOn(context, items, modality);
+        lock ((context ?? throw new ArgumentNullException(nameof(context))).Gate)
+        {
+            ArgumentNullException.ThrowIfNull(context);
+            ObjectDisposedException.ThrowIf(context.IsDisposed, context);
+            Validate(items, modality, 0, nameof(modality));
+            return TopKOn(context, items, modality);
+        }
     }
 
     private static void ValidateAll(int items, IReadOnlyList<KnnModality> modalities)

@@ -41,13 +41,16 @@ public static class Whitening
     /// <inheritdoc cref="Run(IReadOnlyList{WhiteningModality}, WhiteningOptions?, CpuOptions?)"/>
     public static WhiteningResult Run(ComputeContext context, IReadOnlyList<WhiteningModality> modalities, WhiteningOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        options ??= new WhiteningOptions();
-        int items = Validate(modalities, options, (context.Backend == Backend.Cpu ? context.CpuOptions : CpuOptions.Default).EffectiveThreads);
-        using WhiteningDevice device = context.Backend == Backend.Cpu
-            ? new CpuWhiteningDevice(SimdTiers.Resolve(context.CpuOptions.Tier), context.CpuOptions.EffectiveThreads)
-            : new AcceleratorWhiteningDevice(context);
-        return Run(device, modalities, options, items);
+        lock ((context ?? throw new ArgumentNullException(nameof(context))).Gate)
+        {
+            ArgumentNullException.ThrowIfNull(context);
+            options ??= new WhiteningOptions();
+            int items = Validate(modalities, options, (context.Backend == Backend.Cpu ? context.CpuOptions : CpuOptions.Default).EffectiveThreads);
+            using WhiteningDevice device = context.Backend == Backend.Cpu
+                ? new CpuWhiteningDevice(SimdTiers.Resolve(context.CpuOptions.Tier), context.CpuOptions.EffectiveThreads)
+                : new AcceleratorWhiteningDevice(context);
+            return Run(device, modalities, options, items);
+        }
     }
 
     private static WhiteningResult Run(WhiteningDevice device, IReadOnlyList<WhiteningModality> modalities, WhiteningOptions options, int items)

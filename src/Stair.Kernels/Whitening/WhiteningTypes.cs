@@ -145,20 +145,23 @@ public sealed class WhiteningResult
     /// <summary>The user table E_user = R_left·E_item computed on <paramref name="context"/>'s backend (see <see cref="UserTable(CsrMatrix, CpuOptions?)"/>).</summary>
     public float[] UserTable(ComputeContext context, CsrMatrix leftNormalizedInteractions)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(leftNormalizedInteractions);
-        if (leftNormalizedInteractions.Columns != Items)
+        lock ((context ?? throw new ArgumentNullException(nameof(context))).Gate)
         {
-            throw new ArgumentException($"R_left has {leftNormalizedInteractions.Columns} columns but there are {Items} items.", nameof(leftNormalizedInteractions));
+            ArgumentNullException.ThrowIfNull(context);
+            ArgumentNullException.ThrowIfNull(leftNormalizedInteractions);
+            if (leftNormalizedInteractions.Columns != Items)
+            {
+                throw new ArgumentException($"R_left has {leftNormalizedInteractions.Columns} columns but there are {Items} items.", nameof(leftNormalizedInteractions));
+            }
+            if (leftNormalizedInteractions.Rows == 0)
+            {
+                return [];
+            }
+            using DeviceGraph graph = context.Upload(leftNormalizedInteractions);
+            using DeviceTable items = context.Upload(ItemTable, Items, Dimension);
+            using DeviceTable users = context.CreateTable(leftNormalizedInteractions.Rows, Dimension);
+            context.Spmm(graph, items, users);
+            return users.ToArray();
         }
-        if (leftNormalizedInteractions.Rows == 0)
-        {
-            return [];
-        }
-        using DeviceGraph graph = context.Upload(leftNormalizedInteractions);
-        using DeviceTable items = context.Upload(ItemTable, Items, Dimension);
-        using DeviceTable users = context.CreateTable(leftNormalizedInteractions.Rows, Dimension);
-        context.Spmm(graph, items, users);
-        return users.ToArray();
     }
 }
