@@ -71,16 +71,19 @@ internal static class CliOptions
             CustomParser = r => ParseScalar(r, name, T.MinValue),
         };
 
+    // The lists below read as an empty array when absent (System.CommandLine's rule for arrays); the
+    // parser rejects an empty list written out, so empty means "not given".
+
     /// <summary>Comma-separated integers, each ≥ <paramref name="min"/> (for example "--k 5,1").</summary>
-    public static Option<int[]?> IntegerList(string name, string helpName, string description, int min = int.MinValue, bool required = false) =>
+    public static Option<int[]> IntegerList(string name, string helpName, string description, int min = int.MinValue, bool required = false) =>
         List(name, helpName, description, required, Expected(min, plural: true), (string s, out int v) => TryParse(s, min, out v));
 
     /// <summary>Comma-separated finite numbers (for example "--weights 5,1").</summary>
-    public static Option<double[]?> RealList(string name, string helpName, string description, bool required = false) =>
+    public static Option<double[]> RealList(string name, string helpName, string description, bool required = false) =>
         List(name, helpName, description, required, Expected(double.MinValue, plural: true), (string s, out double v) => TryParse(s, double.MinValue, out v));
 
     /// <summary>Comma-separated paths (for example "--features text.npy,image.npy").</summary>
-    public static Option<string[]?> PathList(string name, string helpName, string description, bool required = false) =>
+    public static Option<string[]> PathList(string name, string helpName, string description, bool required = false) =>
         List(name, helpName, description, required, "paths", (string s, out string v) => (v = s).Length > 0);
 
     /// <summary>One of a fixed set of names; <paramref name="fallback"/> (one of the names) when absent, or null without one.</summary>
@@ -113,7 +116,7 @@ internal static class CliOptions
 
     private delegate bool TryParseItem<T>(string s, out T value);
 
-    private static Option<T[]?> List<T>(string name, string helpName, string description, bool required, string expected, TryParseItem<T> parse) =>
+    private static Option<T[]> List<T>(string name, string helpName, string description, bool required, string expected, TryParseItem<T> parse) =>
         new(name)
         {
             HelpName = helpName,
@@ -130,7 +133,7 @@ internal static class CliOptions
                     if (!parse(parts[i], out values[i]))
                     {
                         r.AddError($"{name} takes {expected} separated by commas, got '{s}'.");
-                        return null;
+                        return [];
                     }
                 }
                 if (values.Length == 0)
@@ -173,7 +176,7 @@ internal static class CliOptions
     private static string Expected<T>(T min, bool plural = false) where T : INumber<T>, IMinMaxValue<T>
     {
         string noun = (IsIntegral<T>() ? "integer" : "finite number") + (plural ? "s" : "");
-        return min == T.MinValue ? noun : string.Create(CultureInfo.InvariantCulture, $"{noun} ≥ {min}");
+        return min == T.MinValue && T.IsNegative(min) ? noun : string.Create(CultureInfo.InvariantCulture, $"{noun} ≥ {min}");
     }
 
     private static string Article(string noun) => (noun[0] is 'a' or 'e' or 'i' or 'o' or 'u' ? "an " : "a ") + noun;

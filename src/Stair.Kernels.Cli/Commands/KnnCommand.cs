@@ -25,8 +25,8 @@ internal static class KnnCommand
         command.SetAction(parse =>
         {
             TextWriter stdout = parse.InvocationConfiguration.Output;
-            string[] paths = parse.GetRequiredValue(featuresOption)!;
-            int[] ks = parse.GetRequiredValue(kOption)!;
+            string[] paths = parse.GetRequiredValue(featuresOption);
+            int[] ks = parse.GetRequiredValue(kOption);
             if (paths.Length != ks.Length)
             {
                 throw new UsageException($"--features names {paths.Length} file(s) but --k gives {ks.Length} value(s).");

@@ -60,7 +60,7 @@ internal static class TrainCommand
                 Gamma = parse.GetValue(gamma),
                 Layers = parse.GetValue(layers),
                 Dim = parse.GetValue(dim),
-                Knn = parse.GetValue(knn),
+                Knn = parse.GetValue(knn) is { Length: > 0 } ks ? ks : null,
                 EvalEvery = parse.GetValue(evalEvery),
                 Patience = parse.GetValue(patience),
                 Seed = parse.GetValue(seed),

@@ -36,8 +36,8 @@ internal static class WhitenCommand
         command.SetAction(parse =>
         {
             TextWriter stdout = parse.InvocationConfiguration.Output;
-            string[] paths = parse.GetRequiredValue(featuresOption)!;
-            double[] weights = parse.GetRequiredValue(weightsOption)!;
+            string[] paths = parse.GetRequiredValue(featuresOption);
+            double[] weights = parse.GetRequiredValue(weightsOption);
             if (paths.Length != weights.Length)
             {
                 throw new UsageException($"--features names {paths.Length} file(s) but --weights gives {weights.Length} value(s).");
