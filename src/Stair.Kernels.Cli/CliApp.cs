@@ -1,68 +1,105 @@
-// Command dispatch and the one place where errors become exit codes.
+// The command tree (System.CommandLine) and the one place where errors become exit codes:
+// 0 success, 1 validation failure (set by the command), 2 bad usage or bad input, as one line on stderr.
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 using Stair.Kernels.Cli.Commands;
 
 namespace Stair.Kernels.Cli;
 
 internal static class CliApp
 {
-    private static readonly string Help = $"""
-        stair-kernels — native-speed kernels for multimodal graph recommenders (STAIR)
+    public const string Name = "stair-kernels";
 
-        {ValidateCommand.Usage}
-
-        {DevicesCommand.Usage}
-
-        {PropagateCommand.Usage}
-
-        {AdjacencyCommand.Usage}
-
-        {KnnCommand.Usage}
-
-        {TrainCommand.Usage}
-
-        {FeaturesCommand.Usage}
-
-        {PrepareCommand.Usage}
-
-        {WhitenCommand.Usage}
-
-        Exit codes: 0 success, 1 validation failure, 2 bad input or usage.
-        """;
+    // Values are taken verbatim: no @response-file expansion of arguments that start with '@'.
+    private static readonly ParserConfiguration Parsing = new() { ResponseFileTokenReplacer = null };
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        RootCommand root = CreateRoot();
+        ParseResult parse = root.Parse(args, Parsing);
+        if (parse.Action is ParseErrorAction)
         {
-            stdout.WriteLine(Help);
-            return args.Length == 0 ? 2 : 0;
-        }
-        string[] rest = args[1..];
-        try
-        {
-            return args[0] switch
-            {
-                "validate" => ValidateCommand.Run(rest, stdout),
-                "propagate" => PropagateCommand.Run(rest, stdout),
-                "adjacency" => AdjacencyCommand.Run(rest, stdout),
-                "devices" => DevicesCommand.Run(rest, stdout),
-                "knn" => KnnCommand.Run(rest, stdout),
-                "train" => TrainCommand.Run(rest, stdout),
-                "features" => FeaturesCommand.Run(rest, stdout),
-                "prepare" => PrepareCommand.Run(rest, stdout),
-                "whiten" => WhitenCommand.Run(rest, stdout),
-                _ => throw new UsageException($"unknown command '{args[0]}' (try: validate, devices, propagate, adjacency, knn, whiten, train, features, prepare, help)."),
-            };
-        }
-        catch (UsageException ex)
-        {
-            stderr.WriteLine($"error: {ex.Message}");
+            stderr.WriteLine($"error: {Describe(parse, root)}");
             return 2;
         }
-        catch (Exception ex) when (ex is ArgumentException or IOException or InvalidDataException or FormatException
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration
+            {
+                Output = stdout,
+                Error = stderr,
+                EnableDefaultExceptionHandler = false,
+                ProcessTerminationTimeout = null,
+            });
+        }
+        catch (Exception ex) when (ex is UsageException or ArgumentException or IOException or InvalidDataException or FormatException
             or NotSupportedException or UnauthorizedAccessException or OverflowException or BackendUnavailableException)
         {
             stderr.WriteLine($"error: {ex.Message}");
             return 2;
         }
     }
+
+    /// <summary>Every command, its options and the generated help.</summary>
+    public static RootCommand CreateRoot()
+    {
+        var root = new RootCommand("""
+            stair-kernels — native-speed kernels for multimodal graph recommenders (STAIR)
+
+            'stair-kernels <command> --help' (or 'stair-kernels help <command>') describes one command.
+            Exit codes: 0 success, 1 validation failure, 2 bad input or usage.
+            """)
+        {
+            HelpName = Name,
+        };
+        foreach (Command command in new[]
+        {
+            ValidateCommand.Create(), DevicesCommand.Create(), PropagateCommand.Create(), AdjacencyCommand.Create(), KnnCommand.Create(),
+            TrainCommand.Create(), FeaturesCommand.Create(), PrepareCommand.Create(), WhitenCommand.Create(),
+        })
+        {
+            root.Subcommands.Add(command);
+        }
+        root.Subcommands.Add(HelpCommand(root));
+        // A bare `stair-kernels` prints the help but is still a usage error.
+        root.SetAction(parse =>
+        {
+            new HelpAction().Invoke(parse);
+            return 2;
+        });
+        return root;
+    }
+
+    // `stair-kernels help [command]`: the same generated help as `--help`.
+    private static Command HelpCommand(RootCommand root)
+    {
+        var topic = new Argument<string?>("command") { Arity = ArgumentArity.ZeroOrOne, Description = "the command to describe (default: all of them)" };
+        topic.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is string name && !root.Subcommands.Any(c => c.Name == name))
+            {
+                result.AddError($"unknown command '{name}' (try: {CommandNames(root)}).");
+            }
+        });
+        var help = new Command("help", "Shows this help, or one command's (the same as 'stair-kernels <command> --help').") { topic };
+        help.SetAction(parse =>
+            root.Parse(parse.GetValue(topic) is string name ? [name, "--help"] : ["--help"], Parsing).Invoke(parse.InvocationConfiguration));
+        return help;
+    }
+
+    // One line for every parse error: an unknown command names the commands, anything else points at the command's help.
+    private static string Describe(ParseResult parse, RootCommand root)
+    {
+        Command command = parse.CommandResult.Command;
+        if (command == root && parse.UnmatchedTokens is [string first, ..] && !first.StartsWith('-'))
+        {
+            return $"unknown command '{first}' (try: {CommandNames(root)}).";
+        }
+        string messages = string.Join(" ", parse.Errors.Select(e => e.Message.ReplaceLineEndings(" ").Trim()).Distinct());
+        string helpFor = command == root ? "" : " " + command.Name;
+        return messages.Contains("(try: ", StringComparison.Ordinal) ? messages : $"{messages} (see '{Name}{helpFor} --help')";
+    }
+
+    private static string CommandNames(RootCommand root) => string.Join(", ", root.Subcommands.Select(c => c.Name));
 }

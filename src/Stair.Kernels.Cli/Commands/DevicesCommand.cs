@@ -1,19 +1,27 @@
 // `stair-kernels devices`: every backend, its devices and capabilities, and why a backend is missing.
+using System.CommandLine;
+
 namespace Stair.Kernels.Cli.Commands;
 
 internal static class DevicesCommand
 {
-    public const string Usage = """
-        stair-kernels devices [--require opencl|cuda]
-          Lists every backend (cpu, cuda, opencl, ilgpu-cpu) with its devices and their capabilities
-          (memory, warp size, compute capability or OpenCL version, generic address space), and for each
-          missing backend the reason. --require makes the exit code 1 when that backend has no usable device.
-        """;
-
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout)
+    public static Command Create()
     {
-        var a = new CliArguments(args, ["require"], []);
-        Backend? required = a.Optional("require") is string r ? a.Backend(r) : null;
+        var require = CliOptions.Choice("--require", "exit code 1 when this backend has no usable device (typically opencl or cuda)", CliOptions.Backends);
+        var command = new Command("devices", """
+            Lists every backend (cpu, cuda, opencl, ilgpu-cpu) with its devices and their capabilities
+            (memory, warp size, compute capability or OpenCL version, generic address space), and for each
+            missing backend the reason. --require makes the exit code 1 when that backend has no usable device.
+            """)
+        {
+            require,
+        };
+        command.SetAction(parse => Run(parse.GetValue(require)?.Value, parse.InvocationConfiguration.Output));
+        return command;
+    }
+
+    private static int Run(Backend? required, TextWriter stdout)
+    {
         IReadOnlyList<BackendReport> reports = BackendDiscovery.Probe();
         foreach (BackendReport report in reports)
         {

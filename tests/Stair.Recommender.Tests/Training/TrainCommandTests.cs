@@ -82,4 +82,38 @@ public class TrainCommandTests
         Assert.Equal(2, code);
         Assert.Contains("--epochs", error);
     }
+
+    [Fact]
+    public void Lightgcn_and_the_single_ablation_flags_reach_the_trainer()
+    {
+        using var dir = new TempDirectory();
+        WriteMmrec(StairTrainerTests.Planted(), dir);
+        string json = dir.File("run.json");
+        (int code, string output, string error) = Run("train", "--data", dir.Path, "--epochs", "2", "--eval-every", "1", "--dim", "8",
+            "--batch-size", "512", "--lightgcn", "--metrics-out", json);
+        Assert.True(code == 0, error);
+        Assert.Contains("variant: LightGCN", output);
+        TrainingReport report = TrainingReport.FromJson(File.ReadAllText(json));
+        Assert.Equal((false, false, false), (report.Options.ModalityInit, report.Options.Fsc, report.Options.Bsc));
+        Assert.Equal((2, 8, 512), (report.Options.Epochs, report.Options.Dim, report.Options.BatchSize));
+
+        (code, output, error) = Run("train", "--data", dir.Path, "--epochs", "1", "--dim", "8", "--no-fsc", "--no-bsc", "--seed", "18446744073709551615");
+        Assert.True(code == 0, error);
+        Assert.Contains("variant: STAIR without FSC, BSC", output);
+    }
+
+    [Theory]
+    [InlineData("--seed", "-1", "--seed must be an integer ≥ 0, got '-1'.")]
+    [InlineData("--lr", "fast", "--lr must be a finite number, got 'fast'.")]
+    [InlineData("--knn", "5,x", "--knn takes integers ≥ 1 separated by commas, got '5,x'.")]
+    [InlineData("--backend", "tpu", "--backend must be cpu, cuda, opencl, ilgpu-cpu or auto, got 'tpu'.")]
+    [InlineData("--no-fsc", "yes", "'yes'")]
+    public void Bad_option_values_fail_before_the_data_is_loaded(string option, string value, string message)
+    {
+        (int code, string output, string error) = Run("train", "--data", "synthetic:baby", option, value);
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Single(error.Trim().Split('\n'));
+        Assert.Contains(message, error);
+    }
 }
