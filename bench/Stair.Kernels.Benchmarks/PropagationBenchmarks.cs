@@ -160,7 +160,7 @@ public class PropagationBenchmarks
         }
         else if (_context is not null)
         {
-            _context.Fsc(_graph!, _deviceSparseInput!, _deviceOutput!, _filter!, transpose: true);
+            _context.FscBackward(_graph!, _deviceSparseInput!, _deviceOutput!, _filter!);
             _context.Synchronize();
             return _deviceOutput!;
         }

@@ -73,7 +73,14 @@ internal static class PropagateCommand
                 }
                 else
                 {
-                    context.Fsc(graph, x, y, filter!, transpose);
+                    if (transpose)
+                    {
+                        context.FscBackward(graph, x, y, filter!);
+                    }
+                    else
+                    {
+                        context.Fsc(graph, x, y, filter!);
+                    }
                 }
                 context.Synchronize();
             }

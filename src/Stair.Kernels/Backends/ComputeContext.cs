@@ -405,13 +405,24 @@ public sealed partial class ComputeContext : IDisposable
 
     /// <summary>
     /// Forward stepwise convolution of <paramref name="input"/> over the square graph with the filter's β and L
-    /// (see <see cref="Propagation.Fsc"/>); with <paramref name="transpose"/>, over Aᵀ — the gradient of FSC.
+    /// (see <see cref="Propagation.Fsc"/>).
     /// </summary>
-    public void Fsc(DeviceGraph graph, DeviceTable input, DeviceTable output, StepwiseFilter filter, bool transpose = false)
+    public void Fsc(DeviceGraph graph, DeviceTable input, DeviceTable output, StepwiseFilter filter)
+        => FscCore(graph, input, output, filter, transpose: false, nameof(input), nameof(output));
+
+    /// <summary>
+    /// The gradient of <see cref="Fsc"/>: the same filter over Aᵀ, mapping ∂L/∂output to ∂L/∂input
+    /// (see <see cref="Propagation.FscBackward"/>).
+    /// </summary>
+    public void FscBackward(DeviceGraph graph, DeviceTable outputGradient, DeviceTable inputGradient, StepwiseFilter filter)
+        => FscCore(graph, outputGradient, inputGradient, filter, transpose: true, nameof(outputGradient), nameof(inputGradient));
+
+    private void FscCore(DeviceGraph graph, DeviceTable input, DeviceTable output, StepwiseFilter filter, bool transpose,
+        string inputName, string outputName)
     {
         lock (_gate)
         {
-            ValidateCall(graph, input, output);
+            ValidateCall(graph, input, output, inputName, outputName);
             ArgumentNullException.ThrowIfNull(filter);
             filter.ThrowIfDisposed();
             if (!ReferenceEquals(filter.Owner, this))
@@ -422,8 +433,8 @@ public sealed partial class ComputeContext : IDisposable
             {
                 throw new ArgumentException($"Stepwise convolution needs a square matrix, got {graph.Rows} × {graph.Columns}.", nameof(graph));
             }
-            ValidateShape(input, graph.Rows, filter.Width, nameof(input));
-            ValidateShape(output, graph.Rows, filter.Width, nameof(output));
+            ValidateShape(input, graph.Rows, filter.Width, inputName);
+            ValidateShape(output, graph.Rows, filter.Width, outputName);
             int n = graph.Rows, width = filter.Width, layers = filter.Layers;
             if (Backend == Backend.Cpu)
             {
@@ -431,7 +442,14 @@ public sealed partial class ComputeContext : IDisposable
                 {
                     _cpuWorkspace = new PropagationWorkspace(n, width);
                 }
-                Propagation.Fsc(graph.Plan!, input.Host, output.Host, width, layers, filter.Beta, _cpuWorkspace, transpose);
+                if (transpose)
+                {
+                    Propagation.FscBackward(graph.Plan!, input.Host, output.Host, width, layers, filter.Beta, _cpuWorkspace);
+                }
+                else
+                {
+                    Propagation.Fsc(graph.Plan!, input.Host, output.Host, width, layers, filter.Beta, _cpuWorkspace);
+                }
                 return;
             }
             if (layers == 0 || n == 0)
@@ -604,12 +622,12 @@ public sealed partial class ComputeContext : IDisposable
         }
     }
 
-    private void ValidateCall(DeviceGraph graph, DeviceTable input, DeviceTable output)
+    private void ValidateCall(DeviceGraph graph, DeviceTable input, DeviceTable output, string inputName = "input", string outputName = "output")
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(input, inputName);
+        ArgumentNullException.ThrowIfNull(output, outputName);
         graph.ThrowIfDisposed();
         input.ThrowIfDisposed();
         output.ThrowIfDisposed();
@@ -619,15 +637,15 @@ public sealed partial class ComputeContext : IDisposable
         }
         if (!ReferenceEquals(input.Owner, this))
         {
-            throw new ArgumentException("The input table belongs to another context.", nameof(input));
+            throw new ArgumentException($"The {inputName} table belongs to another context.", inputName);
         }
         if (!ReferenceEquals(output.Owner, this))
         {
-            throw new ArgumentException("The output table belongs to another context.", nameof(output));
+            throw new ArgumentException($"The {outputName} table belongs to another context.", outputName);
         }
         if (input.Overlaps(output))
         {
-            throw new ArgumentException("The output table must not be, or overlap, the input table.", nameof(output));
+            throw new ArgumentException($"The {outputName} table must not be, or overlap, the {inputName} table.", outputName);
         }
     }
 

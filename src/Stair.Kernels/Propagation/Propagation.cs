@@ -67,10 +67,10 @@ public static class Propagation
     /// <param name="layers">L (≥ 0); L = 0 copies E.</param>
     /// <param name="beta">Per-dimension strengths β (length d, each finite and in [0, 1]), e.g. from <see cref="StepwiseWeights.Forward"/>.</param>
     /// <param name="workspace">Scratch for at least N rows of width d (reused across calls).</param>
-    /// <param name="transpose">Propagate with Aᵀ: the adjoint map, which is the gradient of FSC (see <see cref="FscBackward"/>).</param>
+    /// <remarks>Its gradient (the same filter over Aᵀ) is <see cref="FscBackward"/>.</remarks>
     public static void Fsc(PropagationPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, int layers,
-        ReadOnlySpan<float> beta, PropagationWorkspace workspace, bool transpose = false)
-        => FscCore(plan, input, output, width, layers, beta, workspace, transpose, nameof(input), nameof(output));
+        ReadOnlySpan<float> beta, PropagationWorkspace workspace)
+        => FscCore(plan, input, output, width, layers, beta, workspace, transpose: false, nameof(input), nameof(output));
 
     // The shared body of Fsc and FscBackward; inputName/outputName are the caller's parameter
     // names, so a rejected table is reported under the name the caller actually used.

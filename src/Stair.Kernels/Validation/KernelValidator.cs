@@ -158,7 +158,7 @@ public static partial class KernelValidator
                 "spmm" => () => context.Spmm(graph, input, output),
                 "spmm-t" => () => context.Spmm(graph, inputT, output, transpose: true),
                 "fsc" => () => context.Fsc(graph, input, output, filter),
-                _ => () => context.Fsc(graph, input, output, filter, transpose: true),
+                _ => () => context.FscBackward(graph, input, output, filter),
             };
             run();
             double error = Float64Reference.MaxScaledError(expected, bound, output.ToArray());

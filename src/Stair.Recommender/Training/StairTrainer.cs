@@ -160,7 +160,7 @@ public sealed class StairTrainer
 
                     context.Fsc(graph, embeddings, propagated, forward);
                     lossSum += context.BprLoss(propagated, users, u, p, q, propagatedGradient, GradientMode.Overwrite);
-                    context.Fsc(graph, propagatedGradient, gradient, forward, transpose: true);
+                    context.FscBackward(graph, propagatedGradient, gradient, forward);
                     context.AdamWStep(userRows, userGradient, userState, adam);
                     if (knn is not null)
                     {

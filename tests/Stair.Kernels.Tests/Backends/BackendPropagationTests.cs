@@ -72,8 +72,8 @@ public class BackendPropagationTests
             }
             else
             {
-                gpu.Fsc(g, input, output, filter, transpose);
-                cpu.Fsc(cg, cinput, coutput, cfilter, transpose);
+                gpu.FscOrBackward(g, input, output, filter, transpose);
+                cpu.FscOrBackward(cg, cinput, coutput, cfilter, transpose);
             }
             float[] y = output.ToArray();
             double[] xd = ToDouble(x);
@@ -92,7 +92,7 @@ public class BackendPropagationTests
             }
             else
             {
-                gpu.Fsc(g, input, output, filter, transpose);
+                gpu.FscOrBackward(g, input, output, filter, transpose);
             }
             Assert.True(output.ToArray().AsSpan().SequenceEqual(y), $"{backend} {kernel} {graph} d={d} is not repeatable");
             // The CPU path computes the same sums with fused multiply-adds: equal up to the same rounding bound.
@@ -118,7 +118,7 @@ public class BackendPropagationTests
         using DeviceTable input = context.Upload(x, a.Rows, d);
         using DeviceTable output = context.Upload(TestGraphs.Poisoned(a.Rows * d), a.Rows, d);
         using StepwiseFilter filter = context.CreateFilter(beta, 3);
-        context.Fsc(g, input, output, filter, transpose: true);
+        context.FscBackward(g, input, output, filter);
         int maxRow = Math.Max(TestGraphs.MaxRowLength(a), TestGraphs.MaxRowLength(a.Transpose()));
         AssertClose(Fsc(a, ToDouble(x), d, 3, beta, transpose: true), Fsc(a, ToDouble(x), d, 3, beta, transpose: true, absolute: true),
             output.ToArray(), Float64Reference.FscTolerance(maxRow, 3), $"gpu layout {graph} d={d}");
@@ -154,11 +154,11 @@ public class BackendPropagationTests
             int maxRow = Math.Max(TestGraphs.MaxRowLength(a), TestGraphs.MaxRowLength(a.Transpose()));
             foreach (bool transpose in new[] { false, true })
             {
-                context.Fsc(g, input, output, filter, transpose);
+                context.FscOrBackward(g, input, output, filter, transpose);
                 float[] first = output.ToArray();
                 AssertClose(Fsc(a, ToDouble(x), d, layers, beta, transpose), Fsc(a, ToDouble(x), d, layers, beta, transpose, absolute: true),
                     first, Float64Reference.FscTolerance(maxRow, layers), $"hubs {backend} {graph} transpose={transpose}");
-                context.Fsc(g, input, output, filter, transpose);
+                context.FscOrBackward(g, input, output, filter, transpose);
                 Assert.True(output.ToArray().AsSpan().SequenceEqual(first), "not repeatable");
                 context.Spmm(g, input, output, transpose);
                 AssertClose(Spmm(a, ToDouble(x), d, transpose), Spmm(a, ToDouble(x), d, transpose, absolute: true), output.ToArray(),

@@ -108,3 +108,19 @@ public static class TestGraphs
         return max;
     }
 }
+
+public static class ContextTestExtensions
+{
+    /// <summary><see cref="ComputeContext.Fsc"/>, or <see cref="ComputeContext.FscBackward"/> when <paramref name="backward"/>: for theories over both.</summary>
+    public static void FscOrBackward(this ComputeContext context, DeviceGraph graph, DeviceTable input, DeviceTable output, StepwiseFilter filter, bool backward)
+    {
+        if (backward)
+        {
+            context.FscBackward(graph, input, output, filter);
+        }
+        else
+        {
+            context.Fsc(graph, input, output, filter);
+        }
+    }
+}

@@ -74,7 +74,7 @@ public class PropagationValidationTests
 
     // ---- Fsc (forward, transposed) and FscBackward -----------------------------------------
 
-    public enum FscEntry { Forward, Transposed, Backward }
+    public enum FscEntry { Forward, Backward }
 
     private delegate void FscCall(PropagationPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, int layers,
         ReadOnlySpan<float> beta, PropagationWorkspace workspace);
@@ -82,7 +82,6 @@ public class PropagationValidationTests
     private static FscCall Entry(FscEntry entry) => entry switch
     {
         FscEntry.Forward => (p, x, y, d, l, b, w) => Kernels.Propagation.Fsc(p, x, y, d, l, b, w),
-        FscEntry.Transposed => (p, x, y, d, l, b, w) => Kernels.Propagation.Fsc(p, x, y, d, l, b, w, transpose: true),
         _ => (p, x, y, d, l, b, w) => Kernels.Propagation.FscBackward(p, x, y, d, l, b, w),
     };
 
@@ -178,7 +177,6 @@ public class PropagationValidationTests
 
     [Theory]
     [InlineData(FscEntry.Forward)]
-    [InlineData(FscEntry.Transposed)]
     [InlineData(FscEntry.Backward)]
     public void Beta_message_names_the_first_offending_dimension(FscEntry entry)
     {
