@@ -1,4 +1,4 @@
-// Negative sampling for BPR (STAIR-KERNELS.md §6): for each user of a batch, an item drawn
+// Negative sampling for BPR (kernels.md, BprLoss): for each user of a batch, an item drawn
 // uniformly from the items that user has not interacted with in training. Counter-based: the
 // draw at position p depends only on (seed, p, user), never on threads or on how a run is
 // split into calls, so an epoch's negatives are reproducible from one seed.

@@ -1,4 +1,4 @@
-// The public vocabulary of the EmbeddingUpdate family (STAIR-KERNELS.md §5): the optimizer's
+// The public vocabulary of the EmbeddingUpdate family (kernels.md, EmbeddingUpdate): the optimizer's
 // hyperparameters, the clip, what a step does with a non-finite gradient, and what it reports.
 // Options are plain records; every entry point validates them once, before anything is written.
 namespace Stair.Kernels;

@@ -1,4 +1,4 @@
-// Public host entry points of the EmbeddingUpdate family (STAIR-KERNELS.md §5): a fused
+// Public host entry points of the EmbeddingUpdate family (kernels.md, EmbeddingUpdate): a fused
 // AdamW/Adam step, and the same step with its update smoothed by backward stepwise
 // convolution (BSC) over the item–item graph S̃ before it is applied, with an optional clip.
 // Arguments are checked here, once, before any pointer is taken; the drivers in

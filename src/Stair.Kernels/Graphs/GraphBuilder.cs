@@ -28,7 +28,7 @@ public static class GraphBuilder
 {
     /// <summary>
     /// The symmetric-normalized user–item adjacency Ã = D^{-1/2} [[0, R], [Rᵀ, 0]] D^{-1/2}
-    /// (STAIR-KERNELS.md §1): N = users + items nodes, users first (item i is node users + i),
+    /// (kernels.md, KnnGraph): N = users + items nodes, users first (item i is node users + i),
     /// duplicate interactions collapse to one edge.
     /// </summary>
     /// <param name="users">Number of users U (≥ 0).</param>

@@ -1,4 +1,4 @@
-// The item–item modality kNN graph of STAIR-KERNELS.md §1: per modality, cosine
+// The item–item modality kNN graph of kernels.md, KnnGraph: per modality, cosine
 // similarity of L2-normalized rows, the item itself excluded, top-k per row (ties to the
 // lower index) as directed edges of weight 1; modalities united by summing weights, made
 // undirected by max, then S̃ = D^{-1/2} W D^{-1/2}. The similarity is computed in blocks
@@ -15,7 +15,7 @@ namespace Stair.Kernels;
 /// <param name="K">Neighbours per item (1 ≤ k ≤ items − 1).</param>
 public readonly record struct KnnModality(ReadOnlyMemory<float> Features, int Columns, int K);
 
-/// <summary>Builds the symmetric-normalized modality kNN graph S̃ (STAIR-KERNELS.md §1).</summary>
+/// <summary>Builds the symmetric-normalized modality kNN graph S̃ (kernels.md, KnnGraph).</summary>
 /// <remarks>
 /// <para>Similarity is the cosine of the rows normalized on the host in float64 (stored as float32).
 /// Neighbours are the k highest scores with ties to the lower index, where the score deciding

@@ -1,4 +1,4 @@
-// Public entry points of the propagation family (STAIR-KERNELS.md §3): SpMM, transpose
+// Public entry points of the propagation family (kernels.md, Propagation): SpMM, transpose
 // SpMM and fused forward stepwise convolution, forward and backward. Arguments are checked
 // here, once, before any pointer is taken; the drivers under Cpu/Propagation trust them.
 using Stair.Kernels.Cpu.Propagation;

@@ -1,4 +1,4 @@
-// The per-dimension strengths of STAIR-KERNELS.md §2: b_j = 0.1 + 0.9·(j/d)^γ, with
+// The per-dimension strengths of kernels.md, Propagation: b_j = 0.1 + 0.9·(j/d)^γ, with
 // FSC using β_j = 1 − b_j and BSC using b_j. Computed in float64, rounded once.
 namespace Stair.Kernels;
 

@@ -1,4 +1,4 @@
-// Public entry points of full-ranking evaluation (STAIR-KERNELS.md §6): every item scored for
+// Public entry points of full-ranking evaluation (kernels.md, Ranking): every item scored for
 // every user in blocks of users (never users × items at once), the user's excluded items
 // masked, a streaming top-K per user (ties to the lower item index), then Recall@K and NDCG@K
 // for several K at once. ComputeContext.EvaluateRanking is the device-table twin.

@@ -1,4 +1,4 @@
-// The float64 reference of one EmbeddingUpdate step (STAIR-KERNELS.md §5), written as plainly
+// The float64 reference of one EmbeddingUpdate step (kernels.md, EmbeddingUpdate), written as plainly
 // as the formula and sharing no code with the kernels, plus a first-order forward-error bound
 // for every float32 output, so tests and `stair-kernels validate` can say how close is close.
 namespace Stair.Kernels.Validation;

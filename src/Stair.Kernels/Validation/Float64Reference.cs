@@ -1,5 +1,5 @@
 // Float64 references for the kernels, written as plainly as the formulas in
-// STAIR-KERNELS.md §3 and sharing no code with the kernels. The tests and
+// kernels.md, Propagation and sharing no code with the kernels. The tests and
 // `stair-kernels validate` both measure the kernels against these.
 namespace Stair.Kernels.Validation;
 

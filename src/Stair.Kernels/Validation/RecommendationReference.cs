@@ -1,4 +1,4 @@
-// Float64 references for the BPR loss and full-ranking evaluation (STAIR-KERNELS.md §6),
+// Float64 references for the BPR loss and full-ranking evaluation (kernels.md, BprLoss),
 // written as plainly as the formulas and sharing no code with the kernels; the tests and
 // `stair-kernels validate` measure the kernels against these.
 namespace Stair.Kernels.Validation;

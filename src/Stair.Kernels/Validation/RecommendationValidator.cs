@@ -1,4 +1,4 @@
-// The validate rows of the BPR loss and full ranking (STAIR-KERNELS.md §6), called from
+// The validate rows of the BPR loss and full ranking (kernels.md, BprLoss), called from
 // KernelValidator.Run: every SIMD tier and every ILGPU backend present against the float64
 // references in RecommendationReference.
 using System.Diagnostics;

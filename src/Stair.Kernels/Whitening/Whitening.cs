@@ -1,4 +1,4 @@
-// Batched whitening (STAIR-KERNELS.md §4): per modality, the top-d left singular vectors of
+// Batched whitening (kernels.md, Whitening): per modality, the top-d left singular vectors of
 // the column-centered features scaled by √(I/d), with a fixed sign; fused by the weights.
 using Stair.Kernels.Cpu;
 using Stair.Kernels.WhiteningCore;

@@ -1,4 +1,4 @@
-// The public shapes of batched whitening (STAIR-KERNELS.md §4): one modality in, the fused
+// The public shapes of batched whitening (kernels.md, Whitening): one modality in, the fused
 // item table and per-modality diagnostics out.
 namespace Stair.Kernels;
 

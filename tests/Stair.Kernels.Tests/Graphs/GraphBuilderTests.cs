@@ -1,4 +1,4 @@
-// GraphBuilder against plain float64 dense references written from STAIR-KERNELS.md §1, its
+// GraphBuilder against plain float64 dense references written from kernels.md, KnnGraph, its
 // input validation, and the synthetic power-law interaction generator.
 using Stair.Kernels.Tests.Infrastructure;
 

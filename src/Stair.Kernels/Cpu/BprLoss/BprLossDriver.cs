@@ -1,4 +1,4 @@
-// The CPU BPR loss (STAIR-KERNELS.md §6) over one batch, in two parallel phases:
+// The CPU BPR loss (kernels.md, BprLoss) over one batch, in two parallel phases:
 //   1. per triple b: x_b = e_u·e_i⁺ − e_u·e_i⁻ (two tier-identical 16-lane dots), the loss term
 //      softplus(−x_b) and s_b = σ(−x_b)/B, both evaluated in float64 in their stable forms;
 //   2. per gradient row (a group of BprBatchPlan): the sum of its contributions in batch order,

@@ -1,5 +1,5 @@
 // The Adam/AdamW step as operator structs over the generic vector of SimdVectors.cs: the math
-// of STAIR-KERNELS.md §5 steps 1–3, 5 and 6, each element one fixed sequence of IEEE operations,
+// of kernels.md, EmbeddingUpdate steps 1–3, 5 and 6, each element one fixed sequence of IEEE operations,
 // so every tier agrees bit for bit. BSC smoothing (step 4) is the propagation kernel itself.
 using System.Runtime.CompilerServices;
 
