@@ -133,23 +133,29 @@ public class CpuWorkerPoolTests
     [Fact]
     public void Helpers_share_the_work_when_they_are_awake()
     {
-        // With a generous polling budget and long parts, the helper must take some parts: a pool
-        // that never lets helpers in would still pass the exactly-once tests above.
+        // A pool that never lets helpers in would still pass the exactly-once tests above. Here the
+        // caller's first part waits until another thread has run a part, so the test does not hang on
+        // how busy the scheduler is: a woken helper joins the open run within milliseconds; a pool that
+        // never admits it leaves the caller waiting out the 10 s limit, and the test fails.
         var pool = new CpuWorkerPool(1, 200_000);
         int caller = Environment.CurrentManagedThreadId;
         int helped = 0;
-        for (int run = 0; run < 50 && helped == 0; run++)
+        bool waitedOut = false;
+        var job = new CountingJob(16) { PartCount = 16 };
+        job.OnPart = _ =>
         {
-            var job = new CountingJob(16) { PartCount = 16, SpinPerPart = 500_000 }; // ~1 ms per part: room for a busy scheduler
-            job.OnPart = _ =>
+            if (Environment.CurrentManagedThreadId != caller)
             {
-                if (Environment.CurrentManagedThreadId != caller)
-                {
-                    Interlocked.Increment(ref helped);
-                }
-            };
-            pool.Run(job, 2);
-        }
-        Assert.True(helped > 0, "no part ran on the helper thread in 50 runs");
+                Interlocked.Increment(ref helped);
+            }
+            else if (!waitedOut && !SpinWait.SpinUntil(() => Volatile.Read(ref helped) > 0, TimeSpan.FromSeconds(10)))
+            {
+                waitedOut = true;
+            }
+        };
+        pool.Run(job, 2);
+        Assert.False(waitedOut, "no part ran on the helper thread within 10 s of the caller starting its first part");
+        Assert.True(helped > 0);
+        Assert.All(job.Hits, h => Assert.Equal(1, h));
     }
 }
