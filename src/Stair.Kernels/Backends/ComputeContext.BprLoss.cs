@@ -1,22 +1,10 @@
 // ComputeContext's BPR entry points: the loss and its gradient over a batch of triples on
-// device-resident tables. The batch's indices come from the host (where the sampler runs);
-// they are validated and grouped by row there, then uploaded in one copy into buffers the
-// context keeps. Only the loss scalar comes back.
-using ILGPU;
-using ILGPU.Runtime;
-using Stair.Kernels.Cpu.BprLoss;
-using Stair.Kernels.Gpu.BprLoss;
-
+// device-resident tables. The batch's indices come from the host (where the sampler runs) and
+// are checked here, once; the backend (IBprLossBackend) runs the batch. Only the loss comes back.
 namespace Stair.Kernels;
 
 public sealed partial class ComputeContext
 {
-    private BprLossKernels? _bprKernels;
-    private BprBatchPlan? _bprPlan;
-    private int[] _bprHost = [];
-    private MemoryBuffer1D<int, Stride1D.Dense>? _bprInts;
-    private MemoryBuffer1D<float, Stride1D.Dense>? _bprScratch;
-    private MemoryBuffer1D<float, Stride1D.Dense>? _bprLoss;
 
     /// <summary>
     /// BPR loss and gradient on one table holding users (rows [0, <paramref name="itemOffset"/>)) and items
@@ -49,14 +37,9 @@ public sealed partial class ComputeContext
             Kernels.BprLoss.ValidateMode(mode);
             int itemRows = embeddings.Rows - itemOffset;
             Kernels.BprLoss.ValidateBatch(users, positives, negatives, itemOffset, itemRows);
-            if (Backend == Backend.Cpu)
-            {
-                return Kernels.BprLoss.Compute(embeddings.Host, embeddings.Width, itemOffset, users, positives, negatives, gradient.Host, mode, _cpuOptions);
-            }
-            long split = (long)itemOffset * embeddings.Width;
-            ArrayView<float> e = embeddings.View.SubView(0, embeddings.Length), g = gradient.View.SubView(0, gradient.Length);
-            return RunBpr(e.SubView(0, split), e.SubView(split), g.SubView(0, split), g.SubView(split), itemOffset, itemRows, embeddings.Width,
-                users, positives, negatives, mode);
+            return _backend.BprLoss.Compute(new TableRows(embeddings, 0, itemOffset), new TableRows(embeddings, itemOffset, itemRows),
+                users, positives, negatives, new TableRows(gradient, 0, itemOffset), new TableRows(gradient, itemOffset, itemRows),
+                mode == GradientMode.Accumulate);
         }
     }
 
@@ -93,87 +76,8 @@ public sealed partial class ComputeContext
             }
             Kernels.BprLoss.ValidateMode(mode);
             Kernels.BprLoss.ValidateBatch(users, positives, negatives, userEmbeddings.Rows, itemEmbeddings.Rows);
-            if (Backend == Backend.Cpu)
-            {
-                return Kernels.BprLoss.Compute(userEmbeddings.Host, itemEmbeddings.Host, d, users, positives, negatives, userGradient.Host,
-                    itemGradient.Host, mode, _cpuOptions);
-            }
-            return RunBpr(userEmbeddings.View.SubView(0, userEmbeddings.Length), itemEmbeddings.View.SubView(0, itemEmbeddings.Length),
-                userGradient.View.SubView(0, userGradient.Length), itemGradient.View.SubView(0, itemGradient.Length),
-                userEmbeddings.Rows, itemEmbeddings.Rows, d, users, positives, negatives, mode);
-        }
-    }
-
-    private double RunBpr(ArrayView<float> userTable, ArrayView<float> itemTable, ArrayView<float> userGradient, ArrayView<float> itemGradient,
-        int userRows, int itemRows, int width, ReadOnlySpan<int> users, ReadOnlySpan<int> positives, ReadOnlySpan<int> negatives, GradientMode mode)
-    {
-        _bprKernels ??= Compile(acc => new BprLossKernels(acc));
-        _bprPlan ??= new BprBatchPlan();
-        int b = users.Length;
-        BprBatchPlan plan = _bprPlan;
-        int groups = 0;
-        if (b > 0)
-        {
-            plan.Build(users, positives, negatives, userRows, itemRows);
-            groups = plan.Groups;
-        }
-        // [users | positives | negatives | group rows | group starts | entries]
-        int length = checked(3 * b + 2 * groups + 1 + 3 * b);
-        if (_bprHost.Length < length)
-        {
-            _bprHost = new int[length];
-        }
-        Span<int> host = _bprHost.AsSpan(0, length);
-        users.CopyTo(host);
-        positives.CopyTo(host[b..]);
-        negatives.CopyTo(host[(2 * b)..]);
-        if (b > 0)
-        {
-            plan.GroupRows.AsSpan(0, groups).CopyTo(host[(3 * b)..]);
-            plan.GroupStart.AsSpan(0, groups + 1).CopyTo(host[(3 * b + groups)..]);
-            plan.Entries.AsSpan(0, 3 * b).CopyTo(host[(3 * b + 2 * groups + 1)..]);
-        }
-        else
-        {
-            host[0] = 0;
-        }
-        if (_bprInts is null || _bprInts.Length < length)
-        {
-            _bprInts?.Dispose();
-            _bprInts = null;
-            _bprInts = Allocate<int>(Math.Max(length, 1024), "the BPR batch");
-        }
-        if (_bprScratch is null || _bprScratch.Length < 2L * b)
-        {
-            _bprScratch?.Dispose();
-            _bprScratch = null;
-            _bprScratch = Allocate<float>(Math.Max(2L * b, 1024), "BPR scratch");
-        }
-        _bprLoss ??= Allocate<float>(1, "the BPR loss");
-        _bprInts.View.SubView(0, length).CopyFromCPU(Stream, host);
-        _bprKernels.Run(Stream, userTable, itemTable, userGradient, itemGradient, _bprInts.View, _bprScratch.View, _bprLoss.View, b,
-            b > 0 ? plan.UserGroups : 0, groups, width, mode == GradientMode.Accumulate);
-        Span<float> loss = stackalloc float[1];
-        _bprLoss.View.CopyToCPU(Stream, loss);
-        Stream.Synchronize();
-        return loss[0];
-    }
-
-    private void DisposeBpr()
-    {
-        _bprInts?.Dispose();
-        _bprScratch?.Dispose();
-        _bprLoss?.Dispose();
-    }
-
-    private void ValidateOwned(DeviceTable table, string name)
-    {
-        ThrowIfDisposed();
-        ArgumentNullException.ThrowIfNull(table, name);
-        table.ThrowIfDisposed();
-        if (!ReferenceEquals(table.Owner, this))
-        {
-            throw new ArgumentException("The table belongs to another context.", name);
+            return _backend.BprLoss.Compute(TableRows.Of(userEmbeddings), TableRows.Of(itemEmbeddings), users, positives, negatives,
+                TableRows.Of(userGradient), TableRows.Of(itemGradient), mode == GradientMode.Accumulate);
         }
     }
 }

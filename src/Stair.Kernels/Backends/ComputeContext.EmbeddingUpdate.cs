@@ -1,44 +1,25 @@
 // The EmbeddingUpdate family on a ComputeContext: AdamW/Adam steps on device-resident tables,
-// optionally BSC-smoothed by the context's own stepwise convolution (Fsc with a filter built
-// from b) and clipped. The CPU backend runs the SIMD host kernels on the tables' arrays; the
-// ILGPU backends launch Gpu/EmbeddingUpdate's kernels and read back three ints at the end of
-// the step (non-finite count, first bad row, clipped rows): no other host round trip.
+// optionally BSC-smoothed by the backend's own stepwise convolution (a filter built from b) and
+// clipped. Checked here, once; run by the backend (IEmbeddingUpdateBackend): the SIMD host
+// kernels on the CPU backend, Gpu/EmbeddingUpdate's kernels on the ILGPU backends, which read
+// back three ints at the end of the step (non-finite count, first bad row, clipped rows).
 using ILGPU;
 using ILGPU.Runtime;
 using Stair.Kernels.Cpu.EmbeddingUpdate;
-using Stair.Kernels.Gpu.EmbeddingUpdate;
 
 namespace Stair.Kernels;
 
 public sealed partial class ComputeContext
 {
-    private EmbeddingUpdateKernels? _updateKernels;
-
     /// <summary>Zero Adam moments (m, v) and t = 0 for a rows × width table on this context's device.</summary>
     public DeviceAdamState CreateAdamState(int rows, int width)
     {
         lock (_gate)
         {
             ThrowIfDisposed();
-            DeviceTable m = CreateTable(rows, width);
-            DeviceTable? v = null;
-            try
-            {
-                v = CreateTable(rows, width);
-                if (Backend != Backend.Cpu)
-                {
-                    m.View.MemSetToZero(Stream);
-                    v.View.MemSetToZero(Stream);
-                    Stream.Synchronize();
-                }
-                return new DeviceAdamState(this, m, v, Backend == Backend.Cpu ? null : Allocate<int>(3, "the update status"));
-            }
-            catch
-            {
-                m.Dispose();
-                v?.Dispose();
-                throw;
-            }
+            ArgumentOutOfRangeException.ThrowIfNegative(rows);
+            ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+            return _backend.EmbeddingUpdate.CreateAdamState(rows, width);
         }
     }
 
@@ -51,30 +32,7 @@ public sealed partial class ComputeContext
         lock (_gate)
         {
             ValidateUpdate(table, gradient, state, options);
-            if (Backend == Backend.Cpu)
-            {
-                return EmbeddingUpdate.Step(table.Host, gradient.Host, state.Host, options, _cpuOptions);
-            }
-            int rows = state.Rows, width = state.Width;
-            int length = checked(rows * width);
-            EmbeddingUpdateKernels kernels = _updateKernels ??= Compile(acc => new EmbeddingUpdateKernels(acc));
-            ArrayView<int> status = state.Status;
-            kernels.Scan(Stream, gradient.View, status, length, width);
-            var scalars = new AdamScalars(options, state.Step + 1, width);
-            bool l2 = !options.Decoupled && options.WeightDecay != 0f;
-            if (options.Clip.Mode == ClipMode.None)
-            {
-                kernels.Moments(Stream, table.View, gradient.View, state.M.View, state.V.View, table.View, status, scalars, length, l2,
-                    EmbeddingUpdateKernels.ApplyDirect);
-            }
-            else
-            {
-                DeviceTable delta = state.Scratch(0);
-                kernels.Moments(Stream, table.View, gradient.View, state.M.View, state.V.View, delta.View, status, scalars, length, l2,
-                    EmbeddingUpdateKernels.WriteDelta);
-                kernels.Apply(Stream, table.View, delta.View, status, scalars, rows, width, options.Clip.Mode);
-            }
-            return FinishUpdate(state, options);
+            return _backend.EmbeddingUpdate.AdamWStep(table, gradient, state, options);
         }
     }
 
@@ -90,18 +48,8 @@ public sealed partial class ComputeContext
         lock (_gate)
         {
             ValidateUpdate(table, gradient, state, options);
-            ArgumentNullException.ThrowIfNull(graph);
-            ArgumentNullException.ThrowIfNull(filter);
-            graph.ThrowIfDisposed();
-            filter.ThrowIfDisposed();
-            if (!ReferenceEquals(graph.Owner, this))
-            {
-                throw new ArgumentException("The graph belongs to another context.", nameof(graph));
-            }
-            if (!ReferenceEquals(filter.Owner, this))
-            {
-                throw new ArgumentException("The filter belongs to another context.", nameof(filter));
-            }
+            ValidateGraph(graph);
+            ValidateFilter(filter);
             if (graph.Rows != graph.Columns || graph.Rows != state.Rows)
             {
                 throw new ArgumentException($"The graph must be square with one row per table row ({state.Rows}), got {graph.Rows} × {graph.Columns}.", nameof(graph));
@@ -110,43 +58,8 @@ public sealed partial class ComputeContext
             {
                 throw new ArgumentException($"The filter has {filter.Width} strengths; the table is {state.Width} wide.", nameof(filter));
             }
-            if (Backend == Backend.Cpu)
-            {
-                return EmbeddingUpdate.BscStep(table.Host, gradient.Host, state.Host, graph.Plan!, filter.Beta, filter.Layers,
-                    state.CpuWorkspace, options);
-            }
-            int rows = state.Rows, width = state.Width;
-            int length = checked(rows * width);
-            EmbeddingUpdateKernels kernels = _updateKernels ??= Compile(acc => new EmbeddingUpdateKernels(acc));
-            ArrayView<int> status = state.Status;
-            kernels.Scan(Stream, gradient.View, status, length, width);
-            var scalars = new AdamScalars(options, state.Step + 1, width);
-            DeviceTable delta = state.Scratch(0), smoothed = state.Scratch(1);
-            kernels.Moments(Stream, table.View, gradient.View, state.M.View, state.V.View, delta.View, status, scalars, length,
-                !options.Decoupled && options.WeightDecay != 0f, EmbeddingUpdateKernels.WriteDelta);
-            // On a skipped step this smooths a stale Δ into scratch; the apply below then returns at once.
-            Fsc(graph, delta, smoothed, filter);
-            kernels.Apply(Stream, table.View, smoothed.View, status, scalars, rows, width, options.Clip.Mode);
-            return FinishUpdate(state, options);
+            return _backend.EmbeddingUpdate.BscAdamWStep(table, gradient, state, graph, filter, options);
         }
-    }
-
-    private UpdateResult FinishUpdate(DeviceAdamState state, AdamWOptions options)
-    {
-        int[] host = state.HostStatus;
-        state.Status.SubView(0, 3).CopyToCPU(Stream, host);
-        Stream.Synchronize();
-        if (host[0] > 0)
-        {
-            if (options.NonFinite == NonFinitePolicy.Throw)
-            {
-                int row = int.MaxValue - host[1];
-                throw new ArgumentException($"The gradient holds {host[0]} non-finite value(s); the first is in row {row} (index {row} of the rows). Nothing was written.", "gradient");
-            }
-            return new UpdateResult(state.Step, 0, host[0]);
-        }
-        state.Step++;
-        return new UpdateResult(state.Step, host[2], 0);
     }
 
     private void ValidateUpdate(DeviceTable table, DeviceTable gradient, DeviceAdamState state, AdamWOptions options)

@@ -202,3 +202,20 @@ public sealed class DeviceTable : IDisposable
         }
     }
 }
+
+/// <summary>Rows [<paramref name="RowStart"/>, RowStart + <paramref name="RowCount"/>) of a table, as a backend reads them (no object allocated per call).</summary>
+internal readonly record struct TableRows(DeviceTable Table, int RowStart, int RowCount)
+{
+    /// <summary>All rows of <paramref name="table"/>.</summary>
+    public static TableRows Of(DeviceTable table) => new(table, 0, table.Rows);
+
+    public int Width => Table.Width;
+
+    public long Length => (long)RowCount * Table.Width;
+
+    /// <summary>The rows' floats on the CPU backend.</summary>
+    public Span<float> Host => Table.Host.Slice(RowStart * Table.Width, checked((int)Length));
+
+    /// <summary>The rows' floats on an ILGPU backend.</summary>
+    public ILGPU.ArrayView<float> View => Table.View.SubView((long)RowStart * Table.Width, Length);
+}

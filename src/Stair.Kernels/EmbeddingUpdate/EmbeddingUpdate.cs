@@ -30,15 +30,19 @@ public static class EmbeddingUpdate
     /// <param name="options">Hyperparameters, clip and non-finite policy.</param>
     /// <param name="cpuOptions">SIMD tier and threads; <see cref="CpuOptions.Default"/> when null.</param>
     /// <returns>The new step count, the rows the clip changed, and whether the step was skipped.</returns>
-    public static unsafe UpdateResult Step(Span<float> table, ReadOnlySpan<float> gradient, AdamState state, AdamWOptions options,
+    public static UpdateResult Step(Span<float> table, ReadOnlySpan<float> gradient, AdamState state, AdamWOptions options,
         CpuOptions? cpuOptions = null)
     {
         cpuOptions ??= CpuOptions.Default;
         cpuOptions.Validate();
         ValidateCommon(table, gradient, state, options);
-        SimdTier tier = SimdTiers.Resolve(cpuOptions.Tier);
-        int threads = cpuOptions.EffectiveThreads;
+        return StepUnchecked(table, gradient, state, options, SimdTiers.Resolve(cpuOptions.Tier), cpuOptions.EffectiveThreads);
+    }
 
+    // The body of Step for arguments already checked (by Step or by ComputeContext).
+    internal static unsafe UpdateResult StepUnchecked(Span<float> table, ReadOnlySpan<float> gradient, AdamState state, AdamWOptions options,
+        SimdTier tier, int threads)
+    {
         fixed (float* e = table)
         fixed (float* g = gradient)
         fixed (float* m = state.M)
@@ -71,7 +75,7 @@ public static class EmbeddingUpdate
     /// <param name="layers">L (≥ 0; 0 applies Δ unsmoothed).</param>
     /// <param name="workspace">Scratch for at least <c>state.Rows</c> rows of width <c>state.Width</c>.</param>
     /// <param name="options">Hyperparameters, clip and non-finite policy.</param>
-    public static unsafe UpdateResult BscStep(Span<float> table, ReadOnlySpan<float> gradient, AdamState state, PropagationPlan graph,
+    public static UpdateResult BscStep(Span<float> table, ReadOnlySpan<float> gradient, AdamState state, PropagationPlan graph,
         ReadOnlySpan<float> strengths, int layers, BscWorkspace workspace, AdamWOptions options)
     {
         ValidateCommon(table, gradient, state, options);
@@ -99,7 +103,14 @@ public static class EmbeddingUpdate
         {
             throw new ArgumentException($"The workspace serves {workspace.Rows} rows of width {workspace.Width}; this step needs {state.Rows} rows of width {width}.", nameof(workspace));
         }
+        return BscStepUnchecked(table, gradient, state, graph, strengths, layers, workspace, options);
+    }
 
+    // The body of BscStep for arguments already checked (by BscStep or by ComputeContext).
+    internal static unsafe UpdateResult BscStepUnchecked(Span<float> table, ReadOnlySpan<float> gradient, AdamState state, PropagationPlan graph,
+        ReadOnlySpan<float> strengths, int layers, BscWorkspace workspace, AdamWOptions options)
+    {
+        int width = state.Width;
         int threads = graph.Threads;
         int length = state.Rows * width;
         fixed (float* e = table)
@@ -118,8 +129,8 @@ public static class EmbeddingUpdate
             long step = state.Step + 1;
             Configure(job, options, step);
             job.Run(AdamPass.Moments, threads);
-            Propagation.Fsc(graph, workspace.Delta.AsSpan(0, length), workspace.Smoothed.AsSpan(0, length), width, layers, strengths,
-                workspace.Propagation);
+            Propagation.FscUnchecked(graph, workspace.Delta.AsSpan(0, length), workspace.Smoothed.AsSpan(0, length), width, layers, strengths,
+                workspace.Propagation, transpose: false);
             job.Tables.Delta = smoothed; // the apply pass reads Δ̃
             long clipped = job.Run(AdamPass.Apply, threads);
             state.Step = step;

@@ -5,7 +5,6 @@
 // (Cpu/KnnGraph, Gpu/KnnGraph) with a streaming screen per row and an exact float64 finish:
 // memory O(I·k + block²), never I × I, and the same graph on every backend and tier.
 using Stair.Kernels.Cpu.KnnGraph;
-using Stair.Kernels.Gpu.KnnGraph;
 
 namespace Stair.Kernels;
 
@@ -151,35 +150,21 @@ public static class KnnGraph
     }
 
     private static int[] TopKCpu(int items, KnnModality modality, CpuOptions options, int blockRows = 0)
-    {
-        SimdTier tier = SimdTiers.Resolve(options.Tier);
-        int threads = options.EffectiveThreads;
-        KnnRows rows = KnnExact.Normalize(modality.Features.Span, items, modality.Columns, modality.K, tier, threads);
-        try
-        {
-            var candidates = new KnnCandidates(rows.Count, modality.K, modality.Columns);
-            KnnScreenCpu.Screen(rows, candidates, tier, threads, blockRows);
-            return KnnExact.Finish(rows, items, modality.K, candidates, tier, threads);
-        }
-        finally
-        {
-            rows.Release();
-        }
-    }
+        => TopK(new CpuKnnGraph(options), options, items, modality, blockRows);
 
     private static int[] TopKOn(ComputeContext context, int items, KnnModality modality, int blockRows = 0)
+        => TopK(context.Families.KnnGraph, context.CpuOptions, items, modality, blockRows);
+
+    // Normalization and the exact float64 finish run on the host for every backend; the backend screens the blocks.
+    private static int[] TopK(IKnnGraphBackend backend, CpuOptions host, int items, KnnModality modality, int blockRows)
     {
-        if (context.Backend == Backend.Cpu)
-        {
-            return TopKCpu(items, modality, context.CpuOptions, blockRows);
-        }
-        SimdTier tier = SimdTiers.Resolve(context.CpuOptions.Tier);
-        int threads = context.CpuOptions.EffectiveThreads;
+        SimdTier tier = SimdTiers.Resolve(host.Tier);
+        int threads = host.EffectiveThreads;
         KnnRows rows = KnnExact.Normalize(modality.Features.Span, items, modality.Columns, modality.K, tier, threads);
         try
         {
             var candidates = new KnnCandidates(rows.Count, modality.K, modality.Columns);
-            KnnScreenDevice.Screen(context, rows, candidates, tier, threads, blockRows);
+            backend.Screen(rows, candidates, blockRows);
             return KnnExact.Finish(rows, items, modality.K, candidates, tier, threads);
         }
         finally

@@ -26,7 +26,7 @@ public static class Propagation
     /// <param name="output">Y, row-major: (A's rows, or columns when transposed) × <paramref name="width"/>; must not overlap X.</param>
     /// <param name="width">Dense width d (≥ 1).</param>
     /// <param name="transpose">Multiply by Aᵀ instead of A (uses the plan's precomputed transpose: no atomics).</param>
-    public static unsafe void Spmm(PropagationPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, bool transpose = false)
+    public static void Spmm(PropagationPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, bool transpose = false)
     {
         ArgumentNullException.ThrowIfNull(plan);
         CsrMatrix a = plan.Select(transpose);
@@ -37,6 +37,13 @@ public static class Propagation
         {
             throw new ArgumentException("The output table must not overlap the input table.", nameof(output));
         }
+        SpmmUnchecked(plan, input, output, width, transpose);
+    }
+
+    // The body of Spmm for arguments already checked (by Spmm or by ComputeContext).
+    internal static unsafe void SpmmUnchecked(PropagationPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, bool transpose)
+    {
+        CsrMatrix a = plan.Select(transpose);
         if (a.Rows == 0)
         {
             return;
@@ -75,7 +82,7 @@ public static class Propagation
     // The shared body of Fsc and FscBackward; inputName/outputName are the caller's parameter
     // names, so a rejected table is reported under the name the caller actually used.
     // skipZeroRows = false forces every gather (tests use it to show skipping changes no bit).
-    internal static unsafe void FscCore(PropagationPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, int layers,
+    internal static void FscCore(PropagationPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, int layers,
         ReadOnlySpan<float> beta, PropagationWorkspace workspace, bool transpose, string inputName, string outputName, bool skipZeroRows = true)
     {
         ArgumentNullException.ThrowIfNull(plan);
@@ -103,6 +110,15 @@ public static class Propagation
         {
             throw new ArgumentException($"The workspace serves {workspace.Rows} rows of width {workspace.Width}; this call needs {n} rows of width {width}.", nameof(workspace));
         }
+        FscUnchecked(plan, input, output, width, layers, beta, workspace, transpose, skipZeroRows);
+    }
+
+    // The body of Fsc and FscBackward for arguments already checked (by FscCore or by ComputeContext).
+    internal static unsafe void FscUnchecked(PropagationPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, int layers,
+        ReadOnlySpan<float> beta, PropagationWorkspace workspace, bool transpose, bool skipZeroRows = true)
+    {
+        CsrMatrix a = plan.Select(transpose);
+        int n = a.Rows;
         if (n == 0)
         {
             return;
@@ -114,10 +130,7 @@ public static class Propagation
         }
 
         float[] scale = workspace.Scale;
-        for (int j = 0; j < width; j++)
-        {
-            scale[j] = (float)StepwiseWeights.LayerWeight(beta[j], 0, layers);
-        }
+        StepwiseWeights.FinalScale(beta, layers, scale);
 
         fixed (int* rowPointers = a.RowPointerArray)
         fixed (int* columns = a.ColumnIndexArray)

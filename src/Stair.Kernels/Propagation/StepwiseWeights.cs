@@ -38,6 +38,15 @@ public static class StepwiseWeights
         return beta;
     }
 
+    /// <summary>The final scale of every dimension, c_j = 1 / Σ_{l=0..L} β_jˡ, rounded to float (what every FSC path multiplies by).</summary>
+    internal static void FinalScale(ReadOnlySpan<float> beta, int layers, Span<float> scale)
+    {
+        for (int j = 0; j < beta.Length; j++)
+        {
+            scale[j] = (float)LayerWeight(beta[j], 0, layers);
+        }
+    }
+
     /// <summary>
     /// The weight of layer <paramref name="layer"/> in the stepwise sum for strength β:
     /// c_l = (1−β) βˡ / (1−β^{L+1}) = βˡ / Σ_{i=0..L} βⁱ (the second form has no 0/0 at β = 1).

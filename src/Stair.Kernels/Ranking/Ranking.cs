@@ -110,8 +110,15 @@ public static class Ranking
         ArgumentNullException.ThrowIfNull(targets);
         ValidateTables(userEmbeddings, itemEmbeddings, width, targets.Users, targets.Items);
         int kMax = ValidateKs(ks, targets.Items);
+        return EvaluateUnchecked(userEmbeddings, itemEmbeddings, width, targets, ks, kMax, SimdTiers.Resolve(options.Tier), options.EffectiveThreads);
+    }
+
+    // The body of Evaluate for arguments already checked (by Evaluate or by ComputeContext); kMax is the largest cut-off.
+    internal static RankingMetrics EvaluateUnchecked(ReadOnlySpan<float> userEmbeddings, ReadOnlySpan<float> itemEmbeddings, int width,
+        RankingTargets targets, ReadOnlySpan<int> ks, int kMax, SimdTier tier, int threads)
+    {
         var lists = new int[(long)targets.Users * kMax];
-        RankingDriver.TopK(SimdTiers.Resolve(options.Tier), options.EffectiveThreads, userEmbeddings, itemEmbeddings, width, targets.Excluded, kMax, lists);
+        RankingDriver.TopK(tier, threads, userEmbeddings, itemEmbeddings, width, targets.Excluded, kMax, lists);
         return Metrics(lists, kMax, targets.Relevant, ks);
     }
 

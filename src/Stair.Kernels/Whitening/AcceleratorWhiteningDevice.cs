@@ -1,19 +1,17 @@
 // Whitening on an ILGPU accelerator (CUDA, OpenCL, the simulator): the features are
 // uploaded once, centered and transposed there, and every large product runs on the
 // shared DenseKernels; only ℓ-wide results cross to the host.
-using System.Runtime.CompilerServices;
 using ILGPU.Runtime;
+using Stair.Kernels.Gpu;
 using Stair.Kernels.Gpu.Dense;
 using Stair.Kernels.Gpu.Whitening;
 
 namespace Stair.Kernels.WhiteningCore;
 
-internal sealed class AcceleratorWhiteningDevice(ComputeContext context) : WhiteningDevice
+internal sealed class AcceleratorWhiteningDevice(ComputeContext context, IlgpuDevice device) : WhiteningDevice
 {
-    private static readonly ConditionalWeakTable<ComputeContext, WhiteningKernels> Loaded = new();
-
-    private readonly WhiteningKernels _kernels = Loaded.GetValue(context, c => c.Compile(acc => new WhiteningKernels(acc)));
-    private readonly DenseKernels _dense = context.Dense;
+    private readonly WhiteningKernels _kernels = device.Kernels<WhiteningKernels>();
+    private readonly DenseKernels _dense = device.Kernels<DenseKernels>();
 
     // A table on the device, or nothing for an empty matrix (a table needs width ≥ 1).
     private sealed class TableOperand(DeviceTable? table, int rows, int columns) : DenseOperand(rows, columns)
@@ -31,8 +29,8 @@ internal sealed class AcceleratorWhiteningDevice(ComputeContext context) : White
         using DeviceTable means = context.CreateTable(1, columns);
         DeviceTable centered = context.CreateTable(rows, columns);
         DeviceTable transposed = context.CreateTable(columns, rows);
-        _kernels.Means(context.Stream, x.View, means.View, rows, columns);
-        _kernels.Center(context.Stream, x.View, means.View, centered.View, transposed.View, rows, columns);
+        _kernels.Means(device.Stream, x.View, means.View, rows, columns);
+        _kernels.Center(device.Stream, x.View, means.View, centered.View, transposed.View, rows, columns);
         context.Synchronize();
         return (new TableOperand(centered, rows, columns), new TableOperand(transposed, columns, rows));
     }
@@ -49,7 +47,7 @@ internal sealed class AcceleratorWhiteningDevice(ComputeContext context) : White
             return new TableOperand(null, a.Rows, b.Rows);
         }
         DeviceTable c = context.CreateTable(a.Rows, b.Rows);
-        _dense.MultiplyTransposed(context.Stream, Table(a)!.View, a.Columns, Table(b)!.View, b.Columns, c.View, b.Rows, a.Rows, b.Rows, a.Columns);
+        _dense.MultiplyTransposed(device.Stream, Table(a)!.View, a.Columns, Table(b)!.View, b.Columns, c.View, b.Rows, a.Rows, b.Rows, a.Columns);
         context.Synchronize();
         return new TableOperand(c, a.Rows, b.Rows);
     }

@@ -45,10 +45,9 @@ public static class Whitening
         {
             ArgumentNullException.ThrowIfNull(context);
             options ??= new WhiteningOptions();
-            int items = Validate(modalities, options, (context.Backend == Backend.Cpu ? context.CpuOptions : CpuOptions.Default).EffectiveThreads);
-            using WhiteningDevice device = context.Backend == Backend.Cpu
-                ? new CpuWhiteningDevice(SimdTiers.Resolve(context.CpuOptions.Tier), context.CpuOptions.EffectiveThreads)
-                : new AcceleratorWhiteningDevice(context);
+            ObjectDisposedException.ThrowIf(context.IsDisposed, context);
+            int items = Validate(modalities, options, context.CpuOptions.EffectiveThreads);
+            using WhiteningDevice device = context.Families.Whitening.OpenWhitening();
             return Run(device, modalities, options, items);
         }
     }

@@ -291,9 +291,9 @@ public class BackendFaultTests
         BackendPropagationTests.SkipIfMissing(Backend.OpenCL);
         using ComputeContext context = ComputeContext.Create(Backend.OpenCL);
         Assert.Throws<NotSupportedException>(() =>
-            context.Compile(acc => ILGPU.Runtime.KernelLoaders.LoadKernel<ILGPU.Index1D, ILGPU.ArrayView<int>>(acc, (ILGPU.Index1D _, ILGPU.ArrayView<int> d) => ShuffleKernel(d))));
+            context.Ilgpu.Compile(acc => ILGPU.Runtime.KernelLoaders.LoadKernel<ILGPU.Index1D, ILGPU.ArrayView<int>>(acc, (ILGPU.Index1D _, ILGPU.ArrayView<int> d) => ShuffleKernel(d))));
         // A fresh kernel set compiles and runs correctly after the failure.
-        var fresh = context.Compile(acc => new Stair.Kernels.Gpu.Propagation.PropagationKernels(acc));
+        var fresh = context.Ilgpu.Compile(acc => new Stair.Kernels.Gpu.Propagation.PropagationKernels(acc));
         Assert.NotNull(fresh);
         CsrMatrix a = TestGraphs.Square("adjacency");
         using DeviceGraph g = context.Upload(a);

@@ -154,7 +154,7 @@ public class DenseBackendTests
         using DeviceTable da = context.Upload(a, m, lda);
         using DeviceTable db = context.Upload(b, n, ldb);
         using DeviceTable dc = context.Upload(c, m, ldc);
-        context.Dense.MultiplyTransposed(context.Stream, da.View, lda, db.View, ldb, dc.View, ldc, m, n, k);
+        context.Ilgpu.Kernels<Stair.Kernels.Gpu.Dense.DenseKernels>().MultiplyTransposed(context.Stream, da.View, lda, db.View, ldb, dc.View, ldc, m, n, k);
         float[] result = dc.ToArray();
         var dense = new float[m * n];
         for (int i = 0; i < m; i++)

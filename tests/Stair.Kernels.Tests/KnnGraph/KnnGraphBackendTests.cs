@@ -54,7 +54,7 @@ public class KnnGraphBackendTests
     {
         BackendPropagationTests.SkipIfMissing(backend);
         using ComputeContext gpu = ComputeContext.Create(backend);
-        var kernels = gpu.Dense;
+        var kernels = gpu.Ilgpu.Kernels<Stair.Kernels.Gpu.Dense.DenseKernels>();
         foreach ((int m, int n, int k, int lda) in new[] { (37, 70, 19, 21), (1, 1, 1, 1), (64, 65, 33, 33), (5, 130, 40, 41) })
         {
             float[] a = KnnGraphTests.Gaussian(m, lda, m + k), b = KnnGraphTests.Gaussian(n, lda, n + k);

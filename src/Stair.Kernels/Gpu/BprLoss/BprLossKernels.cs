@@ -11,8 +11,10 @@ using ILGPU.Runtime;
 namespace Stair.Kernels.Gpu.BprLoss;
 
 /// <summary>The BPR kernels of one accelerator, loaded once and kept.</summary>
-internal sealed class BprLossKernels
+internal sealed class BprLossKernels : IKernelSet<BprLossKernels>
 {
+    public static BprLossKernels Load(Accelerator accelerator) => new BprLossKernels(accelerator);
+
     /// <summary>Most threads of the loss reduction's single group (its shared-memory size).</summary>
     internal const int LossGroupSize = 64;
 

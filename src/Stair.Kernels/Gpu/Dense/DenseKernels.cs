@@ -21,8 +21,10 @@ using ILGPU.Runtime;
 namespace Stair.Kernels.Gpu.Dense;
 
 /// <summary>The dense-product kernels of one accelerator, loaded once and kept.</summary>
-internal sealed class DenseKernels
+internal sealed class DenseKernels : IKernelSet<DenseKernels>
 {
+    public static DenseKernels Load(Accelerator accelerator) => new DenseKernels(accelerator);
+
     /// <summary>Inner-dimension slice staged through shared memory per barrier pair.</summary>
     internal const int SliceDepth = 16;
 

@@ -13,8 +13,10 @@ using Stair.Kernels.Cpu.EmbeddingUpdate;
 namespace Stair.Kernels.Gpu.EmbeddingUpdate;
 
 /// <summary>The EmbeddingUpdate kernels of one accelerator, loaded once and kept.</summary>
-internal sealed class EmbeddingUpdateKernels
+internal sealed class EmbeddingUpdateKernels : IKernelSet<EmbeddingUpdateKernels>
 {
+    public static EmbeddingUpdateKernels Load(Accelerator accelerator) => new EmbeddingUpdateKernels(accelerator);
+
     /// <summary>Moments pass modes.</summary>
     public const int WriteDelta = 0, ApplyDirect = 1;
 

@@ -19,7 +19,7 @@ internal static unsafe class KnnScreenDevice
     internal const int DefaultBlockRows = 4096;
 
     /// <summary>Screens every pair of <paramref name="rows"/> on the device; <paramref name="blockRows"/> &gt; 0 forces the block height (tests).</summary>
-    public static void Screen(ComputeContext context, KnnRows rows, KnnCandidates candidates, SimdTier tier, int threads, int blockRows = 0)
+    public static void Screen(ComputeContext context, IlgpuDevice device, KnnRows rows, KnnCandidates candidates, SimdTier tier, int threads, int blockRows = 0)
     {
         int n = rows.Count, columns = rows.Columns;
         if (n < 2)
@@ -36,8 +36,8 @@ internal static unsafe class KnnScreenDevice
                 pairs.Add((a, c));
             }
         }
-        DenseKernels dense = context.Dense;
-        AcceleratorStream stream = context.Stream;
+        DenseKernels dense = device.Kernels<DenseKernels>();
+        AcceleratorStream stream = device.Stream;
         using DeviceTable unit = context.Upload(rows.Unit.AsSpan(0, n * columns), n, columns);
         // Two score buffers: the device computes pair t + 1 while the host screens pair t.
         using DeviceTable even = context.CreateTable(b, b);

@@ -33,8 +33,10 @@ internal enum RowEpilogueKind
 }
 
 /// <summary>The propagation kernels of one accelerator, loaded once and kept.</summary>
-internal sealed class PropagationKernels
+internal sealed class PropagationKernels : IKernelSet<PropagationKernels>
 {
+    public static PropagationKernels Load(Accelerator accelerator) => new PropagationKernels(accelerator);
+
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
         ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int> _layer;
 

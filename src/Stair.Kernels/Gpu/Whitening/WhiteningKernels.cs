@@ -7,8 +7,10 @@ using ILGPU.Runtime;
 namespace Stair.Kernels.Gpu.Whitening;
 
 /// <summary>The whitening kernels of one accelerator, loaded once and kept.</summary>
-internal sealed class WhiteningKernels
+internal sealed class WhiteningKernels : IKernelSet<WhiteningKernels>
 {
+    public static WhiteningKernels Load(Accelerator accelerator) => new WhiteningKernels(accelerator);
+
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int> _means;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _center;
 

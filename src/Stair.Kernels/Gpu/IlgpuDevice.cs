@@ -1,0 +1,169 @@
+// One ILGPU accelerator as the ILGPU backend of a ComputeContext sees it: the ILGPU context,
+// the accelerator and its stream, the one cache every family loads its kernels through, and
+// the allocation and scratch helpers the families' drivers share. Kernel sets are loaded once
+// per accelerator, on first use, through Kernels<T>(); a failed compile clears ILGPU's cache
+// (one failed kernel poisons later compiles in the same context) and is reported once.
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace Stair.Kernels.Gpu;
+
+/// <summary>A family's ILGPU kernels, loaded together on one accelerator.</summary>
+internal interface IKernelSet<TSelf>
+    where TSelf : class, IKernelSet<TSelf>
+{
+    /// <summary>Compiles and loads the set on <paramref name="accelerator"/> (may throw; the cache recovers).</summary>
+    static abstract TSelf Load(Accelerator accelerator);
+}
+
+internal sealed class IlgpuDevice : IDisposable
+{
+    private readonly Context _context;
+    private readonly Dictionary<Type, object> _kernels = [];
+
+    private IlgpuDevice(Context context, Accelerator accelerator, string description)
+    {
+        _context = context;
+        Accelerator = accelerator;
+        Description = description;
+    }
+
+    public Accelerator Accelerator { get; }
+
+    public AcceleratorStream Stream => Accelerator.DefaultStream;
+
+    /// <summary>The device, in words.</summary>
+    public string Description { get; }
+
+    /// <summary>Opens the first device of <paramref name="backend"/> (an OpenCL GPU before an OpenCL CPU).</summary>
+    /// <exception cref="BackendUnavailableException">No device; the message says what is missing.</exception>
+    public static IlgpuDevice Open(Backend backend)
+    {
+        Context context = backend switch
+        {
+            Backend.Cuda => Context.Create(b => b.Cuda()),
+            Backend.OpenCL => Context.Create(b => b.OpenCL()),
+            _ => Context.Create(b => b.DefaultCPU()),
+        };
+        Accelerator? accelerator = null;
+        try
+        {
+            Device? device = backend switch
+            {
+                Backend.Cuda => context.Devices.OfType<CudaDevice>().FirstOrDefault(),
+                Backend.OpenCL => context.Devices.OfType<CLDevice>().OrderBy(d => d.DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU ? 0 : 1).FirstOrDefault(),
+                _ => context.Devices.OfType<CPUDevice>().FirstOrDefault(),
+            };
+            if (device is null)
+            {
+                string reason = backend switch
+                {
+                    Backend.Cuda => BackendDiscovery.ProbeCuda().Reason,
+                    Backend.OpenCL => BackendDiscovery.ProbeOpenCL().Reason,
+                    _ => null,
+                } ?? "no device found";
+                throw new BackendUnavailableException(backend, reason);
+            }
+            accelerator = device.CreateAccelerator(context);
+            return new IlgpuDevice(context, accelerator, Describe(device));
+        }
+        catch
+        {
+            accelerator?.Dispose();
+            context.Dispose();
+            throw;
+        }
+    }
+
+    private static string Describe(Device device) => device switch
+    {
+        CudaDevice cuda => $"{cuda.Name} (CUDA, compute capability {cuda.Architecture})",
+        CLDevice cl => $"{cl.Name} ({cl.PlatformName}, {cl.DeviceVersion})",
+        _ => $"{device.Name} (ILGPU CPU simulator)",
+    };
+
+    /// <summary>The kernel set <typeparamref name="T"/> of this accelerator, loaded on first use.</summary>
+    public T Kernels<T>()
+        where T : class, IKernelSet<T>
+    {
+        if (!_kernels.TryGetValue(typeof(T), out object? set))
+        {
+            set = Compile(T.Load);
+            _kernels[typeof(T)] = set;
+        }
+        return (T)set;
+    }
+
+    /// <summary>Replaces the cached set <typeparamref name="T"/> with one loaded by <paramref name="load"/> (tests force layouts with it).</summary>
+    public void ReplaceKernels<T>(Func<Accelerator, T> load)
+        where T : class, IKernelSet<T>
+        => _kernels[typeof(T)] = Compile(load);
+
+    /// <summary>Runs <paramref name="load"/> with the library's compile-failure recovery.</summary>
+    public T Compile<T>(Func<Accelerator, T> load)
+    {
+        try
+        {
+            return load(Accelerator);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _context.ClearCache(ClearCacheMode.Everything);
+            throw new NotSupportedException($"A kernel failed to compile for {Accelerator.Name}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// A buffer of at least one element (ILGPU needs one); a device that cannot serve the request gets one
+    /// clear exception naming what was being allocated and how many bytes.
+    /// </summary>
+    public unsafe MemoryBuffer1D<T, Stride1D.Dense> Allocate<T>(long length, string what)
+        where T : unmanaged
+    {
+        long count = Math.Max(1, length);
+        try
+        {
+            return Accelerator.Allocate1D<T>(count);
+        }
+        catch (Exception ex) when (ex is not ArgumentException)
+        {
+            throw new OutOfMemoryException($"Could not allocate {what}: {count * sizeof(T):N0} bytes on {Description} ({ex.Message}).", ex);
+        }
+    }
+
+    public void Synchronize() => Accelerator.Synchronize();
+
+    public void Dispose()
+    {
+        Accelerator.Dispose();
+        _context.Dispose();
+    }
+}
+
+/// <summary>A device buffer a driver keeps between calls, grown (never shrunk) to the largest request.</summary>
+internal sealed class DeviceScratch<T>(IlgpuDevice device, string what) : IDisposable
+    where T : unmanaged
+{
+    private MemoryBuffer1D<T, Stride1D.Dense>? _buffer;
+
+    /// <summary>A view of at least <paramref name="length"/> elements (the whole buffer, possibly longer); <paramref name="minimum"/> avoids regrowing small buffers.</summary>
+    public ArrayView<T> View(long length, long minimum = 1)
+    {
+        if (_buffer is null || _buffer.Length < length)
+        {
+            _buffer?.Dispose();
+            _buffer = null;
+            _buffer = device.Allocate<T>(Math.Max(length, minimum), what);
+        }
+        return _buffer.View;
+    }
+
+    public void Dispose()
+    {
+        _buffer?.Dispose();
+        _buffer = null;
+    }
+}

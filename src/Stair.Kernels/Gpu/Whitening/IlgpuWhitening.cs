@@ -1,0 +1,10 @@
+// The ILGPU backend of whitening: features centered and transposed on the device, products on
+// the shared dense kernels (AcceleratorWhiteningDevice).
+using Stair.Kernels.WhiteningCore;
+
+namespace Stair.Kernels.Gpu.Whitening;
+
+internal sealed class IlgpuWhitening(ComputeContext owner, IlgpuDevice device) : IWhiteningBackend
+{
+    public WhiteningDevice OpenWhitening() => new AcceleratorWhiteningDevice(owner, device);
+}
