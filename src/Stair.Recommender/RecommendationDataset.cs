@@ -1,4 +1,4 @@
-// The in-memory form of a recommendation data set (issue 6's contract between data and trainer):
+// The in-memory form of a recommendation data set (the contract between the data loaders and the trainer):
 // contiguous ids, binary interactions split three ways as users × items CSR matrices, and the
 // item features of each modality.
 using Stair.Kernels;

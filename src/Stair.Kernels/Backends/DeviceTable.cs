@@ -1,7 +1,7 @@
 // A dense row-major float table owned by a ComputeContext: device memory on an ILGPU
 // backend, a host array on the CPU backend. Explicit upload and download; nothing copies
 // behind the caller's back. A table can also be a view of consecutive rows of another
-// table (Rows(start, count)), so a model can keep users and items in one N × d table for
+// table (Slice(rowStart, rowCount)), so a model can keep users and items in one N × d table for
 // propagation and still update each block with its own optimizer.
 using ILGPU;
 using ILGPU.Runtime;

@@ -376,7 +376,7 @@ public class KnnGraphTests
         float[] text = Gaussian(rows, 24, 1), image = Gaussian(rows, 9, 2);
         CsrMatrix s = Kernels.KnnGraph.Build(rows, [new KnnModality(text, 24, 5), new KnnModality(image, 9, 1)]);
 
-        // Dense reference straight from §1.
+        // Dense reference straight from the definition (kernels.md, KnnGraph).
         var w = new double[rows, rows];
         foreach ((float[] f, int columns, int k) in new[] { (text, 24, 5), (image, 9, 1) })
         {

@@ -8,7 +8,7 @@ namespace Stair.Kernels.Tests.Propagation;
 
 public class PropagationTests
 {
-    // The widths plus every chunk boundary of the drivers (4, 8, 16, 32, 64 and their neighbours).
+    // Odd and even widths plus every chunk boundary of the drivers (4, 8, 16, 32, 64 and their neighbours).
     public static readonly int[] Widths = [1, 3, 7, 8, 12, 15, 16, 17, 24, 31, 33, 47, 64, 65, 100, 127];
 
     public static TheoryData<SimdTier, string, int> TierGraphWidth()

@@ -124,7 +124,7 @@ internal sealed unsafe class BprLossDriver : ParallelJob
     }
 
     /// <summary>
-    /// e_u·e_i⁺ and e_u·e_i⁻ with sixteen partial sums each (the scheme of KnnGraph.Dot): lane l
+    /// e_u·e_i⁺ and e_u·e_i⁻ with sixteen partial sums each (a fixed lane tree, as in KnnExact.Dot): lane l
     /// accumulates elements l, l + 16, … by FMA, the tail element by element into its lane, then the
     /// lanes are added in the fixed tree (l += l + 8, + 4, + 2, + 1). Every tier performs exactly
     /// these operations, so the dots are the same bits on each.

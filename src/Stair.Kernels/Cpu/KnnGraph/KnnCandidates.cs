@@ -8,7 +8,7 @@
 //
 // Why a window of 2E: let f be a backend's float32 score of a pair and d the host's float64
 // score of the same two float32 rows. Both are rounded evaluations of one exact dot product
-// of rows of norm at most 1 + 2⁻²³, so |f − d| ≤ E (see ScreeningWindow). Once a row has
+// of rows of norm at most 1 + 2⁻²³, so |f − d| ≤ E (see ScreeningError). Once a row has
 // seen k columns with f ≥ t, each of them has d ≥ t − E; a column with f < t − 2E has
 // d < t − E, strictly below k others, so it is not in the top k whatever the tie rule.
 // The running k-th best screening score only rises, so a column dropped early stays out.

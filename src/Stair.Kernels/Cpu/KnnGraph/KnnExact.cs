@@ -49,7 +49,7 @@ internal static unsafe class KnnExact
             CpuWorkerPool.Shared.Run(job, threads);
             packed = Enumerable.Range(0, items).Where(i => norms[i] > 0).ToArray();
             // Rented, not allocated: the unit copy is as large as the input (115 MB for Baby's visual
-            // features), and first-touching fresh pages costs ~0.2 s per call on this VM (kernels.md).
+            // features), and first-touching fresh pages costs ~0.2 s per call on this VM (kernels.md, KnnGraph).
             unit = ArrayPool<float>.Shared.Rent(packed.Length * columns);
             hashes = new ulong[packed.Length];
             job.Start(packed.Length, packed, unit, hashes);
