@@ -1,6 +1,8 @@
 // Deterministic synthetic interaction data shaped like the paper's data sets, for
 // benchmarks, validation and tests: power-law user activity and item popularity, so the
 // graphs have hubs, long tails and isolated nodes like the real ones.
+using System.Runtime.InteropServices;
+
 namespace Stair.Kernels;
 
 /// <summary>The size of a user–item data set.</summary>
@@ -113,7 +115,7 @@ public static class SyntheticGraphs
             }
             ptr[r + 1] = cols.Count;
         }
-        return new CsrMatrix(rows, columns, ptr, cols.ToArray(), vals.ToArray(), trusted: true);
+        return new CsrMatrix(rows, columns, ptr, CollectionsMarshal.AsSpan(cols), CollectionsMarshal.AsSpan(vals));
     }
 
     /// <summary>A table of <paramref name="count"/> floats uniform in [−1, 1), from <paramref name="seed"/>.</summary>
@@ -166,21 +168,4 @@ public static class SyntheticGraphs
         }
         return p;
     }
-}
-
-/// <summary>SplitMix64: a tiny, fast, well-mixed generator whose sequence never depends on the runtime version.</summary>
-internal struct SplitMix64(ulong seed)
-{
-    private ulong _state = seed;
-
-    public ulong NextUInt64()
-    {
-        ulong z = _state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
-    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
 }

@@ -125,11 +125,12 @@ public static class ScipyNpz
             int[] indices = ReadMember(zip, "indices", source, s => ToInt32(IntegerVector(Npy.Read(s.Stream, s.Name, s.Length), s.Name), s.Name));
             float[] data = ReadMember(zip, "data", source, s => ToFloat(Vector(Npy.Read(s.Stream, s.Name, s.Length), s.Name), s.Name));
 
-            // CSC stores the transpose's CSR arrays: build that, then transpose back.
+            // CSC stores the transpose's CSR arrays: build that, then transpose back. The public
+            // constructor validates the arrays (and copies them, which costs far less than the read).
             bool csc = format == "csc";
             try
             {
-                var matrix = new CsrMatrix(csc ? columns : rows, csc ? rows : columns, indptr, indices, data, trusted: false);
+                var matrix = new CsrMatrix(csc ? columns : rows, csc ? rows : columns, indptr, indices, data);
                 return csc ? matrix.Transpose() : matrix;
             }
             catch (ArgumentException e)
