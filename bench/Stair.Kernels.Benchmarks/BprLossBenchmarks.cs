@@ -107,7 +107,7 @@ public class BprLossBenchmarks
         int users = DatasetShape.Baby.Users;
         if (_context is not null)
         {
-            return _context.BprLoss(_deviceTable!, users, _users, _positives, _negatives, _deviceGradient!, mode);
+            return _context.ComputeBprLoss(_deviceTable!, users, _users, _positives, _negatives, _deviceGradient!, mode);
         }
         if (_variant == "naive")
         {

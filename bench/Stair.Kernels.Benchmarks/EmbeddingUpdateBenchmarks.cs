@@ -109,7 +109,7 @@ public class EmbeddingUpdateBenchmarks
     {
         "naive" => NaiveStep(smooth: false),
         "opencl" or "cuda" => _context!.AdamWStep(_deviceTable!, _deviceGradient!, _deviceState!, Plain),
-        _ => EmbeddingUpdate.Step(_table, _gradient, _state, Plain, _cpu),
+        _ => EmbeddingUpdate.AdamWStep(_table, _gradient, _state, Plain, _cpu),
     };
 
     [Benchmark]
@@ -124,7 +124,7 @@ public class EmbeddingUpdateBenchmarks
     {
         "naive" => NaiveStep(smooth: true),
         "opencl" or "cuda" => _context!.BscAdamWStep(_deviceTable!, _deviceGradient!, _deviceState!, _deviceGraph!, _filter!, options),
-        _ => EmbeddingUpdate.BscStep(_table, _gradient, _state, _plan, _b, Layers, _workspace, options),
+        _ => EmbeddingUpdate.BscAdamWStep(_table, _gradient, _state, _plan, _b, Layers, _workspace, options),
     };
 
     // The baseline: the textbook loops, one operation per pass, no SIMD, one thread.

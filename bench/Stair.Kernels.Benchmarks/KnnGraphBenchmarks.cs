@@ -84,7 +84,7 @@ public class KnnGraphBenchmarks
     [BenchmarkCategory("TopK")]
     public int[] TopK() => _context is null
         ? KnnGraph.TopK(_items, new KnnModality(_features, _columns, _k), new CpuOptions(_tier))
-        : KnnGraph.TopK(_context, _items, new KnnModality(_features, _columns, _k));
+        : _context.KnnTopK(_items, new KnnModality(_features, _columns, _k));
 
     /// <summary>The GEMM floor: the screen's block products alone (CPU variants; a device variant returns at once, ~0 ns, not a measurement).</summary>
     [Benchmark]

@@ -62,7 +62,7 @@ public class WhiteningBenchmarks
     public void Cleanup() => _context?.Dispose();
 
     [Benchmark]
-    public float[] Whiten() => Whitening.Run(_context!, [new WhiteningModality(_features, _columns, 1)], _options).ItemTable;
+    public float[] Whiten() => _context!.Whiten([new WhiteningModality(_features, _columns, 1)], _options).ItemTable;
 
     /// <summary>Items × columns features X = A·B + noise + mean, σ_k of A·B ∝ k^-0.7 over 256 factors.</summary>
     internal static float[] PowerLawFeatures(int items, int columns, ulong seed)

@@ -30,7 +30,7 @@ internal static class EmbeddingUpdateValidation
             float[] warmTable = (float[])table.Clone();
             for (int s = 0; s < 3; s++)
             {
-                EmbeddingUpdate.Step(warmTable, SyntheticGraphs.UniformTable(items * width, options.Seed + 40 + (ulong)s), warm, adamW, new CpuOptions(SimdTier.Scalar));
+                EmbeddingUpdate.AdamWStep(warmTable, SyntheticGraphs.UniformTable(items * width, options.Seed + 40 + (ulong)s), warm, adamW, new CpuOptions(SimdTier.Scalar));
             }
             AdamReferenceStep plain = EmbeddingUpdateReference.Step(warmTable, gradient, warm.M, warm.V, warm.Step, width, adamW);
             AdamReferenceStep bsc = EmbeddingUpdateReference.Step(warmTable, gradient, warm.M, warm.V, warm.Step, width, adamW, graph, b, Layers);
@@ -55,11 +55,11 @@ internal static class EmbeddingUpdateValidation
                         {
                             if (smoothed)
                             {
-                                EmbeddingUpdate.BscStep(e, gradient, state, plan, b, Layers, workspace, adamW);
+                                EmbeddingUpdate.BscAdamWStep(e, gradient, state, plan, b, Layers, workspace, adamW);
                             }
                             else
                             {
-                                EmbeddingUpdate.Step(e, gradient, state, adamW, new CpuOptions(tier));
+                                EmbeddingUpdate.AdamWStep(e, gradient, state, adamW, new CpuOptions(tier));
                             }
                         }
                         Prepare();

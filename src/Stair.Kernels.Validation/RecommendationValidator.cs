@@ -81,9 +81,9 @@ internal static class RecommendationValidator
             using DeviceTable g = context.CreateTable(users + items, width);
             gradient.AsSpan().Fill(float.NaN);
             g.Upload(gradient);
-            double loss = context.BprLoss(e, users, u, p, n, g);
+            double loss = context.ComputeBprLoss(e, users, u, p, n, g);
             double error = Error(loss, g.ToArray());
-            double ms = KernelValidator.MedianMilliseconds(() => context.BprLoss(e, users, u, p, n, g, GradientMode.Accumulate), options.Repeats);
+            double ms = KernelValidator.MedianMilliseconds(() => context.ComputeBprLoss(e, users, u, p, n, g, GradientMode.Accumulate), options.Repeats);
             Add(new ValidationResult("bpr", Name(backend), size, error, 3, ms), results, progress);
         }
     }

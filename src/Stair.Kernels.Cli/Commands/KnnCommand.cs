@@ -46,7 +46,7 @@ internal static class KnnCommand
             string outputPath = parse.GetRequiredValue(output);
             using ComputeContext context = ComputeContext.Create(compute.Target(parse), compute.Cpu(parse));
             var started = System.Diagnostics.Stopwatch.StartNew();
-            CsrMatrix s = KnnGraph.Build(context, items, modalities);
+            CsrMatrix s = context.BuildKnnGraph(items, modalities);
             ScipyNpz.WriteCsr(outputPath, s);
             stdout.WriteLine($"{items:N0} items, {modalities.Count} modalit{(modalities.Count == 1 ? "y" : "ies")} → S̃ with {s.NonZeros:N0} entries in {started.Elapsed.TotalSeconds:F2} s on {context.Backend} ({context.Device}); wrote {outputPath}");
             return 0;

@@ -70,7 +70,7 @@ internal static class WhitenCommand
 
             using ComputeContext context = ComputeContext.Create(compute.Target(parse), compute.Cpu(parse));
             long start = Stopwatch.GetTimestamp();
-            WhiteningResult result = Whitening.Run(context, modalities, options);
+            WhiteningResult result = context.Whiten(modalities, options);
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             Npy.Write(outputPath, result.ItemTable, items, options.Dimension);
             stdout.WriteLine($"{items:N0} items, d={options.Dimension}, {options.Method.ToString().ToLowerInvariant()} on {context.Backend}: {context.Device}; {seconds:F3} s");
@@ -90,7 +90,7 @@ internal static class WhitenCommand
                 (int[] u, int[] i) = table.Select(InteractionSplit.Train);
                 CsrMatrix left = GraphBuilder.LeftNormalizedInteractions(users, items, u, i);
                 string usersOutputPath = parse.GetRequiredValue(usersOutput);
-                float[] userTable = result.UserTable(context, left);
+                float[] userTable = context.UserTable(result, left);
                 Npy.Write(usersOutputPath, userTable, users, options.Dimension);
                 stdout.WriteLine($"{users:N0} users from {u.Length:N0} training interactions; wrote {usersOutputPath}");
             }

@@ -18,7 +18,7 @@ public sealed partial class ComputeContext
     /// <param name="gradient">∂loss/∂embeddings (same shape; another table of this context).</param>
     /// <param name="mode">Overwrite the whole table or add into the touched rows.</param>
     /// <returns>The mean loss (waits for the batch to finish).</returns>
-    public double BprLoss(DeviceTable embeddings, int itemOffset, ReadOnlySpan<int> users, ReadOnlySpan<int> positives,
+    public double ComputeBprLoss(DeviceTable embeddings, int itemOffset, ReadOnlySpan<int> users, ReadOnlySpan<int> positives,
         ReadOnlySpan<int> negatives, DeviceTable gradient, GradientMode mode = GradientMode.Overwrite)
     {
         lock (_gate)
@@ -53,7 +53,7 @@ public sealed partial class ComputeContext
     /// <param name="itemGradient">∂loss/∂items, I × d.</param>
     /// <param name="mode">Overwrite both tables or add into the touched rows.</param>
     /// <returns>The mean loss (waits for the batch to finish).</returns>
-    public double BprLoss(DeviceTable userEmbeddings, DeviceTable itemEmbeddings, ReadOnlySpan<int> users, ReadOnlySpan<int> positives,
+    public double ComputeBprLoss(DeviceTable userEmbeddings, DeviceTable itemEmbeddings, ReadOnlySpan<int> users, ReadOnlySpan<int> positives,
         ReadOnlySpan<int> negatives, DeviceTable userGradient, DeviceTable itemGradient, GradientMode mode = GradientMode.Overwrite)
     {
         lock (_gate)

@@ -24,7 +24,7 @@ public sealed partial class ComputeContext
     }
 
     /// <summary>
-    /// One AdamW (or Adam) step on a device table, without smoothing (see <see cref="EmbeddingUpdate.Step"/> for the math and
+    /// One AdamW (or Adam) step on a device table, without smoothing (see <see cref="EmbeddingUpdate.AdamWStep"/> for the math and
     /// the non-finite policy). Waits for the step to finish (it reads back the status).
     /// </summary>
     public UpdateResult AdamWStep(DeviceTable table, DeviceTable gradient, DeviceAdamState state, AdamWOptions options)
@@ -40,7 +40,7 @@ public sealed partial class ComputeContext
     /// One BSC-smoothed AdamW (or Adam) step on a device table: moments and Δ, Δ̃ = <see cref="Fsc"/> of Δ over
     /// <paramref name="graph"/> (S̃) with <paramref name="filter"/> (strengths b, e.g. from
     /// <see cref="StepwiseWeights.Backward"/>, and L), clip, apply. Everything stays on the device; the step
-    /// ends by reading back three status ints (see <see cref="EmbeddingUpdate.BscStep"/> for the math).
+    /// ends by reading back three status ints (see <see cref="EmbeddingUpdate.BscAdamWStep"/> for the math).
     /// </summary>
     public UpdateResult BscAdamWStep(DeviceTable table, DeviceTable gradient, DeviceAdamState state, DeviceGraph graph, StepwiseFilter filter,
         AdamWOptions options)

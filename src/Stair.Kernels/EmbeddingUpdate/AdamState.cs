@@ -67,7 +67,7 @@ public sealed class AdamState
 }
 
 /// <summary>
-/// Scratch for <see cref="EmbeddingUpdate.BscStep"/>: the raw update Δ, the smoothed Δ̃ and the
+/// Scratch for <see cref="EmbeddingUpdate.BscAdamWStep"/>: the raw update Δ, the smoothed Δ̃ and the
 /// propagation workspace the stepwise filter runs in (about four tables of rows × width floats).
 /// </summary>
 /// <remarks>Reuse one per table across steps; not thread-safe.</remarks>

@@ -30,7 +30,7 @@ public static class EmbeddingUpdate
     /// <param name="options">Hyperparameters, clip and non-finite policy.</param>
     /// <param name="cpuOptions">SIMD tier and threads; <see cref="CpuOptions.Default"/> when null.</param>
     /// <returns>The new step count, the rows the clip changed, and whether the step was skipped.</returns>
-    public static UpdateResult Step(Span<float> table, ReadOnlySpan<float> gradient, AdamState state, AdamWOptions options,
+    public static UpdateResult AdamWStep(Span<float> table, ReadOnlySpan<float> gradient, AdamState state, AdamWOptions options,
         CpuOptions? cpuOptions = null)
     {
         cpuOptions ??= CpuOptions.Default;
@@ -39,7 +39,7 @@ public static class EmbeddingUpdate
         return StepUnchecked(table, gradient, state, options, SimdTiers.Resolve(cpuOptions.Tier), cpuOptions.EffectiveThreads);
     }
 
-    // The body of Step for arguments already checked (by Step or by ComputeContext).
+    // The body of AdamWStep for arguments already checked (by AdamWStep or by ComputeContext).
     internal static unsafe UpdateResult StepUnchecked(Span<float> table, ReadOnlySpan<float> gradient, AdamState state, AdamWOptions options,
         SimdTier tier, int threads)
     {
@@ -75,7 +75,7 @@ public static class EmbeddingUpdate
     /// <param name="layers">L (≥ 0; 0 applies Δ unsmoothed).</param>
     /// <param name="workspace">Scratch for at least <c>state.Rows</c> rows of width <c>state.Width</c>.</param>
     /// <param name="options">Hyperparameters, clip and non-finite policy.</param>
-    public static UpdateResult BscStep(Span<float> table, ReadOnlySpan<float> gradient, AdamState state, PropagationPlan graph,
+    public static UpdateResult BscAdamWStep(Span<float> table, ReadOnlySpan<float> gradient, AdamState state, PropagationPlan graph,
         ReadOnlySpan<float> strengths, int layers, BscWorkspace workspace, AdamWOptions options)
     {
         ValidateCommon(table, gradient, state, options);
@@ -106,7 +106,7 @@ public static class EmbeddingUpdate
         return BscStepUnchecked(table, gradient, state, graph, strengths, layers, workspace, options);
     }
 
-    // The body of BscStep for arguments already checked (by BscStep or by ComputeContext).
+    // The body of BscAdamWStep for arguments already checked (by BscAdamWStep or by ComputeContext).
     internal static unsafe UpdateResult BscStepUnchecked(Span<float> table, ReadOnlySpan<float> gradient, AdamState state, PropagationPlan graph,
         ReadOnlySpan<float> strengths, int layers, BscWorkspace workspace, AdamWOptions options)
     {

@@ -40,20 +40,11 @@ public static class KnnGraph
         return Assemble(items, modalities, m => TopKCpu(items, m, options));
     }
 
-    /// <summary>
-    /// Builds S̃ with the similarity blocks computed on <paramref name="context"/>'s device (the SIMD CPU paths
-    /// for <see cref="Backend.Cpu"/>); the result is the same graph on every backend.
-    /// </summary>
-    /// <exception cref="ArgumentException">Shapes disagree, k is out of range, or a feature is NaN/Inf (the message names the modality, row and column).</exception>
-    public static CsrMatrix Build(ComputeContext context, int items, IReadOnlyList<KnnModality> modalities)
+    // ComputeContext.BuildKnnGraph's body (the context holds its lock and has checked it is not disposed).
+    internal static CsrMatrix Build(ComputeContext context, int items, IReadOnlyList<KnnModality> modalities)
     {
-        lock ((context ?? throw new ArgumentNullException(nameof(context))).Gate)
-        {
-            ArgumentNullException.ThrowIfNull(context);
-            ObjectDisposedException.ThrowIf(context.IsDisposed, context);
-            ValidateAll(items, modalities);
-            return Assemble(items, modalities, m => TopKOn(context, items, m));
-        }
+        ValidateAll(items, modalities);
+        return Assemble(items, modalities, m => TopKOn(context, items, m));
     }
 
     /// <summary>Each item's top-k neighbours by cosine similarity (self excluded, ties to the lower index), best first: items × k indices.</summary>
@@ -65,19 +56,11 @@ public static class KnnGraph
         return TopKCpu(items, modality, options);
     }
 
-    /// <summary>
-    /// <see cref="TopK(int, KnnModality, CpuOptions?)"/> with the similarity blocks computed on <paramref name="context"/>'s
-    /// device; the same indices on every backend.
-    /// </summary>
-    public static int[] TopK(ComputeContext context, int items, KnnModality modality)
+    // ComputeContext.KnnTopK's body (the context holds its lock and has checked it is not disposed).
+    internal static int[] TopK(ComputeContext context, int items, KnnModality modality)
     {
-        lock ((context ?? throw new ArgumentNullException(nameof(context))).Gate)
-        {
-            ArgumentNullException.ThrowIfNull(context);
-            ObjectDisposedException.ThrowIf(context.IsDisposed, context);
-            Validate(items, modality, 0, nameof(modality));
-            return TopKOn(context, items, modality);
-        }
+        Validate(items, modality, 0, nameof(modality));
+        return TopKOn(context, items, modality);
     }
 
     private static void ValidateAll(int items, IReadOnlyList<KnnModality> modalities)

@@ -7,7 +7,7 @@ namespace Stair.Kernels;
 
 /// <summary>
 /// Modality initialization of STAIR: whitened multimodal features as the starting item table
-/// (and, through <see cref="WhiteningResult.UserTable(CsrMatrix, CpuOptions?)"/>, the user table).
+/// (and, through <see cref="WhiteningResult.UserTable(CsrMatrix, CpuOptions?)"/>, the user table); <see cref="ComputeContext.Whiten"/> runs it on a context's backend.
 /// </summary>
 /// <remarks>
 /// <para>For each modality m, X_m (items × F_m) is column-centered, W_m = U[:, :d]·√(I/d) from its thin SVD
@@ -27,7 +27,7 @@ public static class Whitening
     /// <param name="cpuOptions">SIMD tier and threads.</param>
     /// <exception cref="ArgumentException">Shapes disagree, a weight is not finite and positive, or a feature is NaN/Inf
     /// (the message names the modality, row and column).</exception>
-    public static WhiteningResult Run(IReadOnlyList<WhiteningModality> modalities, WhiteningOptions? options = null, CpuOptions? cpuOptions = null)
+    public static WhiteningResult Whiten(IReadOnlyList<WhiteningModality> modalities, WhiteningOptions? options = null, CpuOptions? cpuOptions = null)
     {
         options ??= new WhiteningOptions();
         cpuOptions ??= CpuOptions.Default;
@@ -37,19 +37,13 @@ public static class Whitening
         return Run(device, modalities, options, items);
     }
 
-    /// <summary>Whitens and fuses <paramref name="modalities"/> on <paramref name="context"/>'s backend (CPU, OpenCL, CUDA, ILGPU simulator).</summary>
-    /// <inheritdoc cref="Run(IReadOnlyList{WhiteningModality}, WhiteningOptions?, CpuOptions?)"/>
-    public static WhiteningResult Run(ComputeContext context, IReadOnlyList<WhiteningModality> modalities, WhiteningOptions? options = null)
+    // ComputeContext.Whiten's body (the context holds its lock and has checked it is not disposed).
+    internal static WhiteningResult Whiten(ComputeContext context, IReadOnlyList<WhiteningModality> modalities, WhiteningOptions? options)
     {
-        lock ((context ?? throw new ArgumentNullException(nameof(context))).Gate)
-        {
-            ArgumentNullException.ThrowIfNull(context);
-            options ??= new WhiteningOptions();
-            ObjectDisposedException.ThrowIf(context.IsDisposed, context);
-            int items = Validate(modalities, options, context.CpuOptions.EffectiveThreads);
-            using WhiteningDevice device = context.Families.Whitening.OpenWhitening();
-            return Run(device, modalities, options, items);
-        }
+        options ??= new WhiteningOptions();
+        int items = Validate(modalities, options, context.CpuOptions.EffectiveThreads);
+        using WhiteningDevice device = context.Families.Whitening.OpenWhitening();
+        return Run(device, modalities, options, items);
     }
 
     private static WhiteningResult Run(WhiteningDevice device, IReadOnlyList<WhiteningModality> modalities, WhiteningOptions options, int items)

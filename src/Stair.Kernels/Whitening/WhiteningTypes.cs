@@ -19,7 +19,7 @@ public enum WhiteningMethod
 /// <param name="Name">Optional name used in messages and diagnostics (defaults to "modality {index}").</param>
 public readonly record struct WhiteningModality(ReadOnlyMemory<float> Features, int Columns, double Weight, string? Name = null);
 
-/// <summary>Options of <see cref="Whitening.Run(IReadOnlyList{WhiteningModality}, WhiteningOptions?, CpuOptions?)"/>.</summary>
+/// <summary>Options of <see cref="Whitening.Whiten(IReadOnlyList{WhiteningModality}, WhiteningOptions?, CpuOptions?)"/>.</summary>
 public sealed record WhiteningOptions
 {
     /// <summary>Embedding width d (≥ 1; 64 in STAIR).</summary>
@@ -142,26 +142,22 @@ public sealed class WhiteningResult
         return users;
     }
 
-    /// <summary>The user table E_user = R_left·E_item computed on <paramref name="context"/>'s backend (see <see cref="UserTable(CsrMatrix, CpuOptions?)"/>).</summary>
-    public float[] UserTable(ComputeContext context, CsrMatrix leftNormalizedInteractions)
+    // ComputeContext.UserTable's body (the context holds its lock).
+    internal float[] UserTable(ComputeContext context, CsrMatrix leftNormalizedInteractions)
     {
-        lock ((context ?? throw new ArgumentNullException(nameof(context))).Gate)
+        ArgumentNullException.ThrowIfNull(leftNormalizedInteractions);
+        if (leftNormalizedInteractions.Columns != Items)
         {
-            ArgumentNullException.ThrowIfNull(context);
-            ArgumentNullException.ThrowIfNull(leftNormalizedInteractions);
-            if (leftNormalizedInteractions.Columns != Items)
-            {
-                throw new ArgumentException($"R_left has {leftNormalizedInteractions.Columns} columns but there are {Items} items.", nameof(leftNormalizedInteractions));
-            }
-            if (leftNormalizedInteractions.Rows == 0)
-            {
-                return [];
-            }
-            using DeviceGraph graph = context.Upload(leftNormalizedInteractions);
-            using DeviceTable items = context.Upload(ItemTable, Items, Dimension);
-            using DeviceTable users = context.CreateTable(leftNormalizedInteractions.Rows, Dimension);
-            context.Spmm(graph, items, users);
-            return users.ToArray();
+            throw new ArgumentException($"R_left has {leftNormalizedInteractions.Columns} columns but there are {Items} items.", nameof(leftNormalizedInteractions));
         }
+        if (leftNormalizedInteractions.Rows == 0)
+        {
+            return [];
+        }
+        using DeviceGraph graph = context.Upload(leftNormalizedInteractions);
+        using DeviceTable items = context.Upload(ItemTable, Items, Dimension);
+        using DeviceTable users = context.CreateTable(leftNormalizedInteractions.Rows, Dimension);
+        context.Spmm(graph, items, users);
+        return users.ToArray();
     }
 }

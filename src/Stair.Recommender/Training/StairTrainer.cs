@@ -84,7 +84,7 @@ public sealed class StairTrainer
             if (o.Bsc)
             {
                 var modalities = _data.Modalities.Select((m, i) => new KnnModality(m.Features, m.Columns, ks[i])).ToList();
-                CsrMatrix s = KnnGraph.Build(context, items, modalities);
+                CsrMatrix s = context.BuildKnnGraph(items, modalities);
                 knn = context.Upload(s);
                 backward = context.CreateFilter(StepwiseWeights.Backward(d, o.Gamma), o.Layers);
                 details += $"; S̃ {s.NonZeros:N0} entries (k = {string.Join(",", ks)})";
@@ -94,10 +94,10 @@ public sealed class StairTrainer
             if (o.ModalityInit)
             {
                 var modalities = _data.Modalities.Select((m, i) => new WhiteningModality(m.Features, m.Columns, ks[i], m.Name)).ToList();
-                WhiteningResult whitened = Whitening.Run(context, modalities, new WhiteningOptions { Dimension = d });
+                WhiteningResult whitened = context.Whiten(modalities, new WhiteningOptions { Dimension = d });
                 whitened.ItemTable.CopyTo(initial.AsSpan(users * d));
                 CsrMatrix left = GraphBuilder.LeftNormalizedInteractions(users, items, pairUsers, pairItems);
-                whitened.UserTable(context, left).CopyTo(initial.AsSpan(0, users * d));
+                context.UserTable(whitened, left).CopyTo(initial.AsSpan(0, users * d));
                 details += "; whitened " + string.Join(", ", whitened.Modalities.Select(m => $"{m.Name} rank {m.Rank}, cond {m.ConditionNumber:G3}"));
             }
             else
@@ -159,7 +159,7 @@ public sealed class StairTrainer
                     sampler.Sample(u, q, negativeSeed, start);
 
                     context.Fsc(graph, embeddings, propagated, forward);
-                    lossSum += context.BprLoss(propagated, users, u, p, q, propagatedGradient, GradientMode.Overwrite);
+                    lossSum += context.ComputeBprLoss(propagated, users, u, p, q, propagatedGradient, GradientMode.Overwrite);
                     context.FscBackward(graph, propagatedGradient, gradient, forward);
                     context.AdamWStep(userRows, userGradient, userState, adam);
                     if (knn is not null)

@@ -37,7 +37,7 @@ public class ContextConcurrencyTests
             using DeviceTable y = context.CreateTable(n, D);
             context.Fsc(g, input, y, filter);
             using DeviceTable grad = context.CreateTable(n, D);
-            double loss = context.BprLoss(y, Users, u, p, q, grad);
+            double loss = context.ComputeBprLoss(y, Users, u, p, q, grad);
             using DeviceTable table = context.Upload(x, n, D);
             using DeviceAdamState state = context.CreateAdamState(n, D);
             context.AdamWStep(table, grad, state, adam);

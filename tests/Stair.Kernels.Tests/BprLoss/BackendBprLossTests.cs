@@ -35,7 +35,7 @@ public class BackendBprLossTests
         using DeviceTable e = context.Upload(table, users + items, d);
         using DeviceTable g = context.CreateTable(users + items, d);
         g.Upload(TestGraphs.Poisoned((int)g.Length)); // overwrite must write every element
-        double loss = context.BprLoss(e, users, u, p, n, g);
+        double loss = context.ComputeBprLoss(e, users, u, p, n, g);
         float[] gradient = g.ToArray();
         // The GPU kernels work in float (x, softplus, σ): allow float32 rounding of the loss terms on top of the reference bound.
         double lossTol = expected.LossBound + 8 * Reference.U * Math.Max(1, Math.Abs(expected.Loss));
@@ -48,9 +48,9 @@ public class BackendBprLossTests
         }
 
         // Again, and in accumulate mode onto the first result: bitwise repeatable, untouched rows untouched.
-        Assert.Equal(loss, context.BprLoss(e, users, u, p, n, g));
+        Assert.Equal(loss, context.ComputeBprLoss(e, users, u, p, n, g));
         BprLossTests.AssertBitwise(gradient, g.ToArray(), "second run");
-        context.BprLoss(e, users, u, p, n, g, GradientMode.Accumulate);
+        context.ComputeBprLoss(e, users, u, p, n, g, GradientMode.Accumulate);
         float[] twice = g.ToArray();
         for (int k = 0; k < twice.Length; k++)
         {
@@ -62,7 +62,7 @@ public class BackendBprLossTests
         using DeviceTable ei = context.Upload(table.AsSpan(users * d), items, d);
         using DeviceTable gu = context.CreateTable(users, d);
         using DeviceTable gi = context.CreateTable(items, d);
-        Assert.Equal(loss, context.BprLoss(eu, ei, u, p, n, gu, gi));
+        Assert.Equal(loss, context.ComputeBprLoss(eu, ei, u, p, n, gu, gi));
         BprLossTests.AssertBitwise(gradient, [.. gu.ToArray(), .. gi.ToArray()], "separate tables");
     }
 
@@ -81,7 +81,7 @@ public class BackendBprLossTests
         using ComputeContext gpu = ComputeContext.Create(backend);
         using DeviceTable e = gpu.Upload(table, users + items, d);
         using DeviceTable g = gpu.CreateTable(users + items, d);
-        double loss = gpu.BprLoss(e, users, u, p, n, g);
+        double loss = gpu.ComputeBprLoss(e, users, u, p, n, g);
         BprReferenceResult expected = RecommendationReference.Bpr(table, d, users, u, p, n);
         float[] gradient = g.ToArray();
         Assert.True(Math.Abs(loss - expected.Loss) <= expected.LossBound + 8 * Reference.U * Math.Abs(expected.Loss));
@@ -102,20 +102,20 @@ public class BackendBprLossTests
         using DeviceTable small = context.CreateTable(users, d);
         using DeviceTable foreign = other.CreateTable(users + items, d);
         int[] u = [0, 3], p = [1, 2], n = [2, 0];
-        ArgumentAssert.NamesIndex(ArgumentAssert.Throws("users", () => context.BprLoss(e, users, [0, 4], p, n, g)), 1);
-        ArgumentAssert.NamesIndex(ArgumentAssert.Throws("negatives", () => context.BprLoss(e, users, u, p, [3, 0], g)), 0);
-        ArgumentAssert.Throws("positives", () => context.BprLoss(e, users, u, [1], n, g));
-        ArgumentAssert.Throws("gradient", () => context.BprLoss(e, users, u, p, n, small));
-        ArgumentAssert.Throws("gradient", () => context.BprLoss(e, users, u, p, n, e));
-        ArgumentAssert.Throws("gradient", () => context.BprLoss(e, users, u, p, n, foreign));
-        ArgumentAssert.Throws("itemOffset", () => context.BprLoss(e, -1, u, p, n, g));
+        ArgumentAssert.NamesIndex(ArgumentAssert.Throws("users", () => context.ComputeBprLoss(e, users, [0, 4], p, n, g)), 1);
+        ArgumentAssert.NamesIndex(ArgumentAssert.Throws("negatives", () => context.ComputeBprLoss(e, users, u, p, [3, 0], g)), 0);
+        ArgumentAssert.Throws("positives", () => context.ComputeBprLoss(e, users, u, [1], n, g));
+        ArgumentAssert.Throws("gradient", () => context.ComputeBprLoss(e, users, u, p, n, small));
+        ArgumentAssert.Throws("gradient", () => context.ComputeBprLoss(e, users, u, p, n, e));
+        ArgumentAssert.Throws("gradient", () => context.ComputeBprLoss(e, users, u, p, n, foreign));
+        ArgumentAssert.Throws("itemOffset", () => context.ComputeBprLoss(e, -1, u, p, n, g));
         using DeviceTable itemTable = context.CreateTable(items, d);
         using DeviceTable userGradient = context.CreateTable(users, d);
         using DeviceTable itemGradient = context.CreateTable(items, d);
-        ArgumentAssert.Throws("itemGradient", () => context.BprLoss(small, itemTable, u, p, n, userGradient, itemTable));
-        ArgumentAssert.Throws("userGradient", () => context.BprLoss(small, itemTable, u, p, n, small, itemGradient));
+        ArgumentAssert.Throws("itemGradient", () => context.ComputeBprLoss(small, itemTable, u, p, n, userGradient, itemTable));
+        ArgumentAssert.Throws("userGradient", () => context.ComputeBprLoss(small, itemTable, u, p, n, small, itemGradient));
         ArgumentAssert.Untouched(ArgumentAssert.Poisoned((users + items) * d), g.ToArray(), "gradient");
         context.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => context.BprLoss(e, users, u, p, n, g));
+        Assert.Throws<ObjectDisposedException>(() => context.ComputeBprLoss(e, users, u, p, n, g));
     }
 }

@@ -23,7 +23,7 @@ public sealed class WhitenCommandTests() : CliTestBase("stair-whiten-")
 
         Assert.True(code == 0, stderr);
         Assert.Contains("text.npy: rank 8", stdout);
-        WhiteningResult expected = Kernels.Whitening.Run([new WhiteningModality(text, 12, 5), new WhiteningModality(image, 40, 1)],
+        WhiteningResult expected = Kernels.Whitening.Whiten([new WhiteningModality(text, 12, 5), new WhiteningModality(image, 40, 1)],
             new WhiteningOptions { Dimension = 8, Method = method == "exact" ? WhiteningMethod.Exact : WhiteningMethod.Randomized });
         Assert.Equal(expected.ItemTable, Npy.ReadMatrix(PathOf("E.npy"), out int rows, out int columns));
         Assert.Equal((30, 8), (rows, columns));

@@ -52,7 +52,7 @@ public class EmbeddingUpdateTests
             {
                 workspace.Delta.AsSpan().Fill(float.NaN); // scratch the step fails to write cannot pass
                 workspace.Smoothed.AsSpan().Fill(float.NaN);
-                return EmbeddingUpdate.BscStep(table, gradient, state, plan, b, Layers, workspace, options);
+                return EmbeddingUpdate.BscAdamWStep(table, gradient, state, plan, b, Layers, workspace, options);
             };
         }, (table, gradient, state) => EmbeddingUpdateReference.Step(table, gradient, state.M, state.V, state.Step, d, options, graph, b, Layers));
     }
@@ -65,7 +65,7 @@ public class EmbeddingUpdateTests
         AdamWOptions options = Options(variant);
         float[] start = TestGraphs.Table(rows, d, seed: 200 + d);
         RunTenSteps(d, rows, options, start, (tier, threads) => (table, gradient, state) =>
-            EmbeddingUpdate.Step(table, gradient, state, options, new CpuOptions(tier, threads)),
+            EmbeddingUpdate.AdamWStep(table, gradient, state, options, new CpuOptions(tier, threads)),
             (table, gradient, state) => EmbeddingUpdateReference.Step(table, gradient, state.M, state.V, state.Step, d, options));
     }
 
@@ -164,10 +164,10 @@ public class EmbeddingUpdateTests
                 var table = new float[rows * d];
                 var state = new AdamState(rows, d);
                 // A first step with another gradient, so Δ is no longer ±1 everywhere.
-                EmbeddingUpdate.Step(new float[rows * d], Gradient(rows * d, 12, 2f), state, new AdamWOptions(1f), new CpuOptions(tier));
+                EmbeddingUpdate.AdamWStep(new float[rows * d], Gradient(rows * d, 12, 2f), state, new AdamWOptions(1f), new CpuOptions(tier));
                 res = bsc
-                    ? EmbeddingUpdate.BscStep(table, gradient, state, new PropagationPlan(graph, new CpuOptions(tier)), b, Layers, new BscWorkspace(rows, d), options)
-                    : EmbeddingUpdate.Step(table, gradient, state, options, new CpuOptions(tier));
+                    ? EmbeddingUpdate.BscAdamWStep(table, gradient, state, new PropagationPlan(graph, new CpuOptions(tier)), b, Layers, new BscWorkspace(rows, d), options)
+                    : EmbeddingUpdate.AdamWStep(table, gradient, state, options, new CpuOptions(tier));
                 return table;
             }
         }
@@ -215,10 +215,10 @@ public class EmbeddingUpdateTests
                 var table = new float[rows * d];
                 var state = new AdamState(rows, d);
                 // Two steps, so Δ is no longer ±1 everywhere.
-                EmbeddingUpdate.Step(new float[rows * d], Gradient(rows * d, 11, 3f), state, new AdamWOptions(1f), new CpuOptions(tier));
+                EmbeddingUpdate.AdamWStep(new float[rows * d], Gradient(rows * d, 11, 3f), state, new AdamWOptions(1f), new CpuOptions(tier));
                 res = bsc
-                    ? EmbeddingUpdate.BscStep(table, gradient, state, new PropagationPlan(graph, new CpuOptions(tier)), b, Layers, new BscWorkspace(rows, d), options)
-                    : EmbeddingUpdate.Step(table, gradient, state, options, new CpuOptions(tier));
+                    ? EmbeddingUpdate.BscAdamWStep(table, gradient, state, new PropagationPlan(graph, new CpuOptions(tier)), b, Layers, new BscWorkspace(rows, d), options)
+                    : EmbeddingUpdate.AdamWStep(table, gradient, state, options, new CpuOptions(tier));
                 return table;
             }
         }
@@ -251,8 +251,8 @@ public class EmbeddingUpdateTests
             var workspace = new BscWorkspace(rows, d);
             var options = new AdamWOptions(1e-2f, WeightDecay: 0.1f);
             UpdateResult Do(float[] g, AdamWOptions o) => bsc
-                ? EmbeddingUpdate.BscStep(table, g, state, plan, b, Layers, workspace, o)
-                : EmbeddingUpdate.Step(table, g, state, o, new CpuOptions(tier));
+                ? EmbeddingUpdate.BscAdamWStep(table, g, state, plan, b, Layers, workspace, o)
+                : EmbeddingUpdate.AdamWStep(table, g, state, o, new CpuOptions(tier));
             Do(Gradient(rows * d, 2, 1f), options); // a normal step first: non-zero moments
             float[] tableBefore = Copy(table), mBefore = Copy(state.M), vBefore = Copy(state.V);
             float[] gradient = Gradient(rows * d, 4, 1f);
@@ -285,10 +285,10 @@ public class EmbeddingUpdateTests
     public void An_empty_table_steps_without_touching_memory()
     {
         var state = new AdamState(0, 5);
-        UpdateResult result = EmbeddingUpdate.Step([], [], state, new AdamWOptions(0.1f));
+        UpdateResult result = EmbeddingUpdate.AdamWStep([], [], state, new AdamWOptions(0.1f));
         Assert.Equal(1, result.Step);
         var graph = new CsrMatrix(0, 0, [0], [], []);
-        result = EmbeddingUpdate.BscStep([], [], state, new PropagationPlan(graph), StepwiseWeights.Backward(5, 0.1), Layers, new BscWorkspace(0, 5), new AdamWOptions(0.1f));
+        result = EmbeddingUpdate.BscAdamWStep([], [], state, new PropagationPlan(graph), StepwiseWeights.Backward(5, 0.1), Layers, new BscWorkspace(0, 5), new AdamWOptions(0.1f));
         Assert.Equal(2, result.Step);
     }
 
@@ -336,8 +336,8 @@ public class EmbeddingUpdateTests
         var state = new AdamState(rows, d);
         float[] gradient = Gradient(rows * d, 1, 1f);
         AdamWOptions options = Bad(name);
-        ArgumentAssert.Throws("options", () => EmbeddingUpdate.Step(table, gradient, state, options));
-        ArgumentAssert.Throws("options", () => EmbeddingUpdate.BscStep(table, gradient, state, new PropagationPlan(ItemGraph(rows, 1)),
+        ArgumentAssert.Throws("options", () => EmbeddingUpdate.AdamWStep(table, gradient, state, options));
+        ArgumentAssert.Throws("options", () => EmbeddingUpdate.BscAdamWStep(table, gradient, state, new PropagationPlan(ItemGraph(rows, 1)),
             StepwiseWeights.Backward(d, 0.1), Layers, new BscWorkspace(rows, d), options));
         ArgumentAssert.Untouched(ArgumentAssert.Poisoned(rows * d), table, "table");
         Assert.All(state.M, x => Assert.Equal(0f, x));
@@ -357,31 +357,31 @@ public class EmbeddingUpdateTests
         float[] b = StepwiseWeights.Backward(d, 0.1);
         var workspace = new BscWorkspace(rows, d);
 
-        ArgumentAssert.Throws("table", () => EmbeddingUpdate.Step(table.AsSpan(1), gradient, state, options));
-        ArgumentAssert.Throws("gradient", () => EmbeddingUpdate.Step(table, gradient.AsSpan(0, rows * d - 1), state, options));
-        ArgumentAssert.Throws("table", () => EmbeddingUpdate.Step(table, gradient, new AdamState(rows + 1, d), options));
-        ArgumentAssert.Throws("table", () => EmbeddingUpdate.Step(table, gradient, new AdamState(rows, d + 1), options));
-        ArgumentAssert.Throws("state", () => EmbeddingUpdate.Step(table, gradient, null!, options));
-        ArgumentAssert.Throws("options", () => EmbeddingUpdate.Step(table, gradient, state, null!));
-        ArgumentAssert.Throws("gradient", () => EmbeddingUpdate.Step(table, table, state, options));
-        ArgumentAssert.Throws("table", () => EmbeddingUpdate.Step(state.M, gradient, state, options));
-        ArgumentAssert.Throws("gradient", () => EmbeddingUpdate.Step(table, state.V, state, options));
-        ArgumentAssert.Throws("Threads", () => EmbeddingUpdate.Step(table, gradient, state, options, new CpuOptions(Threads: -1)));
+        ArgumentAssert.Throws("table", () => EmbeddingUpdate.AdamWStep(table.AsSpan(1), gradient, state, options));
+        ArgumentAssert.Throws("gradient", () => EmbeddingUpdate.AdamWStep(table, gradient.AsSpan(0, rows * d - 1), state, options));
+        ArgumentAssert.Throws("table", () => EmbeddingUpdate.AdamWStep(table, gradient, new AdamState(rows + 1, d), options));
+        ArgumentAssert.Throws("table", () => EmbeddingUpdate.AdamWStep(table, gradient, new AdamState(rows, d + 1), options));
+        ArgumentAssert.Throws("state", () => EmbeddingUpdate.AdamWStep(table, gradient, null!, options));
+        ArgumentAssert.Throws("options", () => EmbeddingUpdate.AdamWStep(table, gradient, state, null!));
+        ArgumentAssert.Throws("gradient", () => EmbeddingUpdate.AdamWStep(table, table, state, options));
+        ArgumentAssert.Throws("table", () => EmbeddingUpdate.AdamWStep(state.M, gradient, state, options));
+        ArgumentAssert.Throws("gradient", () => EmbeddingUpdate.AdamWStep(table, state.V, state, options));
+        ArgumentAssert.Throws("Threads", () => EmbeddingUpdate.AdamWStep(table, gradient, state, options, new CpuOptions(Threads: -1)));
 
-        ArgumentAssert.Throws("graph", () => EmbeddingUpdate.BscStep(table, gradient, state, null!, b, Layers, workspace, options));
-        ArgumentAssert.Throws("graph", () => EmbeddingUpdate.BscStep(table, gradient, state, new PropagationPlan(ItemGraph(rows + 1, 1)), b, Layers, workspace, options));
-        ArgumentAssert.Throws("graph", () => EmbeddingUpdate.BscStep(table, gradient, state, new PropagationPlan(TestGraphs.RandomPowerLaw(rows, rows + 2, 1)), b, Layers, workspace, options));
-        ArgumentAssert.Throws("strengths", () => EmbeddingUpdate.BscStep(table, gradient, state, plan, b.AsSpan(1), Layers, workspace, options));
+        ArgumentAssert.Throws("graph", () => EmbeddingUpdate.BscAdamWStep(table, gradient, state, null!, b, Layers, workspace, options));
+        ArgumentAssert.Throws("graph", () => EmbeddingUpdate.BscAdamWStep(table, gradient, state, new PropagationPlan(ItemGraph(rows + 1, 1)), b, Layers, workspace, options));
+        ArgumentAssert.Throws("graph", () => EmbeddingUpdate.BscAdamWStep(table, gradient, state, new PropagationPlan(TestGraphs.RandomPowerLaw(rows, rows + 2, 1)), b, Layers, workspace, options));
+        ArgumentAssert.Throws("strengths", () => EmbeddingUpdate.BscAdamWStep(table, gradient, state, plan, b.AsSpan(1), Layers, workspace, options));
         float[] badB = Copy(b);
         badB[3] = 1.5f;
-        ArgumentAssert.NamesIndex(ArgumentAssert.Throws("strengths", () => EmbeddingUpdate.BscStep(table, gradient, state, plan, badB, Layers, workspace, options)), 3);
+        ArgumentAssert.NamesIndex(ArgumentAssert.Throws("strengths", () => EmbeddingUpdate.BscAdamWStep(table, gradient, state, plan, badB, Layers, workspace, options)), 3);
         badB[3] = float.NaN;
-        ArgumentAssert.Throws("strengths", () => EmbeddingUpdate.BscStep(table, gradient, state, plan, badB, Layers, workspace, options));
-        ArgumentAssert.Throws("layers", () => EmbeddingUpdate.BscStep(table, gradient, state, plan, b, -1, workspace, options));
-        ArgumentAssert.Throws("workspace", () => EmbeddingUpdate.BscStep(table, gradient, state, plan, b, Layers, null!, options));
-        ArgumentAssert.Throws("workspace", () => EmbeddingUpdate.BscStep(table, gradient, state, plan, b, Layers, new BscWorkspace(rows - 1, d), options));
-        ArgumentAssert.Throws("workspace", () => EmbeddingUpdate.BscStep(table, gradient, state, plan, b, Layers, new BscWorkspace(rows, d + 1), options));
-        ArgumentAssert.Throws("gradient", () => EmbeddingUpdate.BscStep(table, gradient.AsSpan(1), state, plan, b, Layers, workspace, options));
+        ArgumentAssert.Throws("strengths", () => EmbeddingUpdate.BscAdamWStep(table, gradient, state, plan, badB, Layers, workspace, options));
+        ArgumentAssert.Throws("layers", () => EmbeddingUpdate.BscAdamWStep(table, gradient, state, plan, b, -1, workspace, options));
+        ArgumentAssert.Throws("workspace", () => EmbeddingUpdate.BscAdamWStep(table, gradient, state, plan, b, Layers, null!, options));
+        ArgumentAssert.Throws("workspace", () => EmbeddingUpdate.BscAdamWStep(table, gradient, state, plan, b, Layers, new BscWorkspace(rows - 1, d), options));
+        ArgumentAssert.Throws("workspace", () => EmbeddingUpdate.BscAdamWStep(table, gradient, state, plan, b, Layers, new BscWorkspace(rows, d + 1), options));
+        ArgumentAssert.Throws("gradient", () => EmbeddingUpdate.BscAdamWStep(table, gradient.AsSpan(1), state, plan, b, Layers, workspace, options));
 
         ArgumentAssert.Untouched(ArgumentAssert.Poisoned(rows * d), table, "table");
         Assert.All(state.M, x => Assert.Equal(0f, x));
@@ -401,8 +401,8 @@ public class EmbeddingUpdateTests
         float[] a = Copy(start), c = Copy(start);
         var sa = new AdamState(rows, d);
         var sc = new AdamState(rows, d);
-        EmbeddingUpdate.Step(a, gradient, sa, options);
-        EmbeddingUpdate.BscStep(c, gradient, sc, new PropagationPlan(ItemGraph(rows, 2)), StepwiseWeights.Backward(d, 0.1), 0, new BscWorkspace(rows, d), options);
+        EmbeddingUpdate.AdamWStep(a, gradient, sa, options);
+        EmbeddingUpdate.BscAdamWStep(c, gradient, sc, new PropagationPlan(ItemGraph(rows, 2)), StepwiseWeights.Backward(d, 0.1), 0, new BscWorkspace(rows, d), options);
         AssertBitwiseEqual(a, c, "table");
         AssertBitwiseEqual(sa.M, sc.M, "m");
     }

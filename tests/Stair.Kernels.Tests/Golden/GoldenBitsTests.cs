@@ -62,16 +62,16 @@ public class GoldenBitsTests
 
         float[] table = (float[])inp.ItemTable.Clone();
         var state = new AdamState(Items, D);
-        Kernels.EmbeddingUpdate.Step(table, inp.ItemGradient, state, inp.Adam, options);
-        Kernels.EmbeddingUpdate.Step(table, inp.ItemGradient, state, inp.Adam, options);
+        Kernels.EmbeddingUpdate.AdamWStep(table, inp.ItemGradient, state, inp.Adam, options);
+        Kernels.EmbeddingUpdate.AdamWStep(table, inp.ItemGradient, state, inp.Adam, options);
         actual["adamw"] = Hash(table, state.M, state.V);
 
         table = (float[])inp.ItemTable.Clone();
         state = new AdamState(Items, D);
         var knnPlan = new PropagationPlan(inp.Knn, options);
         var bsc = new BscWorkspace(Items, D);
-        Kernels.EmbeddingUpdate.BscStep(table, inp.ItemGradient, state, knnPlan, inp.Strengths, 2, bsc, inp.AdamClipped);
-        Kernels.EmbeddingUpdate.BscStep(table, inp.ItemGradient, state, knnPlan, inp.Strengths, 2, bsc, inp.AdamClipped);
+        Kernels.EmbeddingUpdate.BscAdamWStep(table, inp.ItemGradient, state, knnPlan, inp.Strengths, 2, bsc, inp.AdamClipped);
+        Kernels.EmbeddingUpdate.BscAdamWStep(table, inp.ItemGradient, state, knnPlan, inp.Strengths, 2, bsc, inp.AdamClipped);
         actual["bsc-adamw"] = Hash(table, state.M, state.V);
 
         var gradient = new float[inp.Embeddings.Length];
@@ -88,8 +88,8 @@ public class GoldenBitsTests
         sampler.Sample(inp.U, negatives, seed: 99, offset: 5);
         actual["negative-sampler"] = Hash(MemoryMarshal.AsBytes(negatives.AsSpan()));
 
-        actual["whitening-exact"] = Hash(Kernels.Whitening.Run(inp.Modalities, inp.WhitenExact, options));
-        actual["whitening-randomized"] = Hash(Kernels.Whitening.Run(inp.Modalities, inp.WhitenRandomized, options));
+        actual["whitening-exact"] = Hash(Kernels.Whitening.Whiten(inp.Modalities, inp.WhitenExact, options));
+        actual["whitening-randomized"] = Hash(Kernels.Whitening.Whiten(inp.Modalities, inp.WhitenRandomized, options));
         actual["knn"] = Hash(Kernels.KnnGraph.Build(Items, inp.KnnModalities, options));
 
         Check("host/" + variant, actual);
@@ -159,7 +159,7 @@ public class GoldenBitsTests
         using (DeviceTable e = context.Upload(inp.Embeddings, Users + Items, D))
         using (DeviceTable grad = context.CreateTable(Users + Items, D))
         {
-            double loss = context.BprLoss(e, Users, inp.U, inp.P, inp.N, grad);
+            double loss = context.ComputeBprLoss(e, Users, inp.U, inp.P, inp.N, grad);
             actual["bpr"] = Hash(grad.ToArray()) + "/" + BitConverter.DoubleToInt64Bits(loss).ToString("x16");
             actual["ranking"] = Hash(context.EvaluateRanking(e, Users, inp.Targets, [1, 5, 10]));
         }
@@ -174,9 +174,9 @@ public class GoldenBitsTests
             actual["dense"] = Hash(c.ToArray(), self.ToArray());
         }
 
-        actual["whitening-exact"] = Hash(Kernels.Whitening.Run(context, inp.Modalities, inp.WhitenExact));
-        actual["whitening-randomized"] = Hash(Kernels.Whitening.Run(context, inp.Modalities, inp.WhitenRandomized));
-        actual["knn"] = Hash(Kernels.KnnGraph.Build(context, Items, inp.KnnModalities));
+        actual["whitening-exact"] = Hash(context.Whiten(inp.Modalities, inp.WhitenExact));
+        actual["whitening-randomized"] = Hash(context.Whiten(inp.Modalities, inp.WhitenRandomized));
+        actual["knn"] = Hash(context.BuildKnnGraph(Items, inp.KnnModalities));
 
         Check("context/" + variant, actual);
     }

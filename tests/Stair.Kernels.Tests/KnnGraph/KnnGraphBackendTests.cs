@@ -41,7 +41,7 @@ public class KnnGraphBackendTests
         float[] text = KnnGraphTests.NearTies(rows, 24, 1), image = KnnGraphTests.DuplicateGroups(rows, 9, 2);
         KnnModality[] modalities = [new KnnModality(text, 24, 5), new KnnModality(image, 9, 1)];
         using ComputeContext gpu = ComputeContext.Create(backend);
-        CsrMatrix device = Kernels.KnnGraph.Build(gpu, rows, modalities);
+        CsrMatrix device = gpu.BuildKnnGraph(rows, modalities);
         CsrMatrix cpu = Kernels.KnnGraph.Build(rows, modalities);
         Assert.Equal(cpu.RowPointers.ToArray(), device.RowPointers.ToArray());
         Assert.Equal(cpu.ColumnIndices.ToArray(), device.ColumnIndices.ToArray());

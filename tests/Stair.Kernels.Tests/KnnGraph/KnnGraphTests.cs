@@ -412,7 +412,7 @@ public class KnnGraphTests
         }
         Assert.True(s.IsSymmetric());
         using ComputeContext cpu = ComputeContext.Create(Backend.Cpu, new CpuOptions(SimdTier.Scalar, 1));
-        CsrMatrix viaContext = Kernels.KnnGraph.Build(cpu, rows, [new KnnModality(text, 24, 5), new KnnModality(image, 9, 1)]);
+        CsrMatrix viaContext = cpu.BuildKnnGraph(rows, [new KnnModality(text, 24, 5), new KnnModality(image, 9, 1)]);
         Assert.Equal(s.ToDense(), viaContext.ToDense());
     }
 
@@ -441,8 +441,8 @@ public class KnnGraphTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Kernels.KnnGraph.TopK(10, new KnnModality(Gaussian(10, 3, 2), 0, 2)));
         Assert.Throws<ArgumentOutOfRangeException>(() => Kernels.KnnGraph.TopK(10, new KnnModality(Gaussian(10, 3, 2), 3, 2), new CpuOptions(SimdTier.Auto, -1)));
         using ComputeContext cpu = ComputeContext.Create(Backend.Cpu);
-        Assert.Contains("Modality 0", Assert.Throws<ArgumentOutOfRangeException>(() => Kernels.KnnGraph.TopK(cpu, 10, new KnnModality(Gaussian(10, 3, 2), 3, -1))).Message);
+        Assert.Contains("Modality 0", Assert.Throws<ArgumentOutOfRangeException>(() => cpu.KnnTopK(10, new KnnModality(Gaussian(10, 3, 2), 3, -1))).Message);
         cpu.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => Kernels.KnnGraph.TopK(cpu, 10, new KnnModality(Gaussian(10, 3, 2), 3, 2)));
+        Assert.Throws<ObjectDisposedException>(() => cpu.KnnTopK(10, new KnnModality(Gaussian(10, 3, 2), 3, 2)));
     }
 }

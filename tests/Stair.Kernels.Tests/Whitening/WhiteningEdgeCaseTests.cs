@@ -8,7 +8,7 @@ namespace Stair.Kernels.Tests.Whitening;
 public class WhiteningEdgeCaseTests
 {
     private static WhiteningModalityResult One(float[] x, int columns, int d, WhiteningMethod method = WhiteningMethod.Exact)
-        => Kernels.Whitening.Run([new WhiteningModality(x, columns, 1)], new WhiteningOptions { Dimension = d, Method = method }).Modalities[0];
+        => Kernels.Whitening.Whiten([new WhiteningModality(x, columns, 1)], new WhiteningOptions { Dimension = d, Method = method }).Modalities[0];
 
     private static void AssertZeroFrom(WhiteningModalityResult m, int items, int d, int from)
     {
@@ -89,7 +89,7 @@ public class WhiteningEdgeCaseTests
         const int items = 50, d = 8;
         float[] narrow = WhiteningTests.Features(items, 3, 0.9, 6);
         float[] wide = WhiteningTests.Features(items, 40, 0.9, 7);
-        WhiteningResult r = Kernels.Whitening.Run([new WhiteningModality(narrow, 3, 1), new WhiteningModality(wide, 40, 3)], new WhiteningOptions { Dimension = d });
+        WhiteningResult r = Kernels.Whitening.Whiten([new WhiteningModality(narrow, 3, 1), new WhiteningModality(wide, 40, 3)], new WhiteningOptions { Dimension = d });
         Assert.Equal(3, r.Modalities[0].Rank);
         Assert.Equal(5, r.Modalities[0].ZeroColumns);
         Assert.Equal(8, r.Modalities[1].Rank);
@@ -148,8 +148,8 @@ public class WhiteningEdgeCaseTests
         foreach (WhiteningMethod method in new[] { WhiteningMethod.Exact, WhiteningMethod.Randomized })
         {
             var options = new WhiteningOptions { Dimension = 9, Method = method };
-            float[] one = Kernels.Whitening.Run([new WhiteningModality(x, 57, 1)], options, new CpuOptions(SimdTier.Auto, 1)).ItemTable;
-            float[] two = Kernels.Whitening.Run([new WhiteningModality(x, 57, 1)], options, new CpuOptions(SimdTier.Auto, 2)).ItemTable;
+            float[] one = Kernels.Whitening.Whiten([new WhiteningModality(x, 57, 1)], options, new CpuOptions(SimdTier.Auto, 1)).ItemTable;
+            float[] two = Kernels.Whitening.Whiten([new WhiteningModality(x, 57, 1)], options, new CpuOptions(SimdTier.Auto, 2)).ItemTable;
             Assert.Equal(one, two);
         }
     }
@@ -159,7 +159,7 @@ public class WhiteningEdgeCaseTests
     {
         const int items = 20, users = 4, d = 3;
         float[] x = WhiteningTests.Features(items, 7, 0.9, 11);
-        WhiteningResult r = Kernels.Whitening.Run([new WhiteningModality(x, 7, 1)], new WhiteningOptions { Dimension = d });
+        WhiteningResult r = Kernels.Whitening.Whiten([new WhiteningModality(x, 7, 1)], new WhiteningOptions { Dimension = d });
         int[] u = [0, 0, 0, 2, 2, 3, 0];
         int[] i = [1, 5, 5, 19, 0, 7, 9];   // user 0 has items 1, 5 (twice), 9; user 1 none
         CsrMatrix left = GraphBuilder.LeftNormalizedInteractions(users, items, u, i);
@@ -185,28 +185,28 @@ public class WhiteningEdgeCaseTests
         float[] inf = (float[])ok.Clone();
         inf[7 * 4 + 1] = float.NegativeInfinity;
         ArgumentException e = Assert.ThrowsAny<ArgumentException>(() =>
-            Kernels.Whitening.Run([new WhiteningModality(ok, 4, 1, "text"), new WhiteningModality(nan, 4, 1, "image")]));
+            Kernels.Whitening.Whiten([new WhiteningModality(ok, 4, 1, "text"), new WhiteningModality(nan, 4, 1, "image")]));
         Assert.Contains("image", e.Message);
         Assert.Contains("row 3, column 2", e.Message);
-        e = Assert.ThrowsAny<ArgumentException>(() => Kernels.Whitening.Run([new WhiteningModality(inf, 4, 1)]));
+        e = Assert.ThrowsAny<ArgumentException>(() => Kernels.Whitening.Whiten([new WhiteningModality(inf, 4, 1)]));
         Assert.Contains("modality 0", e.Message);
         Assert.Contains("row 7, column 1", e.Message);
 
-        Assert.ThrowsAny<ArgumentException>(() => Kernels.Whitening.Run([new WhiteningModality(ok, 4, 1), new WhiteningModality(ok.AsMemory(0, 36), 4, 1)]));
-        Assert.ThrowsAny<ArgumentException>(() => Kernels.Whitening.Run([new WhiteningModality(ok, 3, 1)]));
-        Assert.ThrowsAny<ArgumentException>(() => Kernels.Whitening.Run([new WhiteningModality(ok, 0, 1)]));
-        Assert.ThrowsAny<ArgumentException>(() => Kernels.Whitening.Run([new WhiteningModality(Array.Empty<float>(), 4, 1)]));
-        Assert.ThrowsAny<ArgumentException>(() => Kernels.Whitening.Run([]));
-        Assert.Throws<ArgumentNullException>(() => Kernels.Whitening.Run(null!));
+        Assert.ThrowsAny<ArgumentException>(() => Kernels.Whitening.Whiten([new WhiteningModality(ok, 4, 1), new WhiteningModality(ok.AsMemory(0, 36), 4, 1)]));
+        Assert.ThrowsAny<ArgumentException>(() => Kernels.Whitening.Whiten([new WhiteningModality(ok, 3, 1)]));
+        Assert.ThrowsAny<ArgumentException>(() => Kernels.Whitening.Whiten([new WhiteningModality(ok, 0, 1)]));
+        Assert.ThrowsAny<ArgumentException>(() => Kernels.Whitening.Whiten([new WhiteningModality(Array.Empty<float>(), 4, 1)]));
+        Assert.ThrowsAny<ArgumentException>(() => Kernels.Whitening.Whiten([]));
+        Assert.Throws<ArgumentNullException>(() => Kernels.Whitening.Whiten(null!));
         foreach (double weight in new[] { 0.0, -1.0, double.NaN, double.PositiveInfinity })
         {
-            e = Assert.ThrowsAny<ArgumentException>(() => Kernels.Whitening.Run([new WhiteningModality(ok, 4, weight)]));
+            e = Assert.ThrowsAny<ArgumentException>(() => Kernels.Whitening.Whiten([new WhiteningModality(ok, 4, weight)]));
             Assert.Contains("weight", e.Message);
         }
-        Assert.ThrowsAny<ArgumentOutOfRangeException>(() => Kernels.Whitening.Run([new WhiteningModality(ok, 4, 1)], new WhiteningOptions { Dimension = 0 }));
-        Assert.ThrowsAny<ArgumentOutOfRangeException>(() => Kernels.Whitening.Run([new WhiteningModality(ok, 4, 1)], new WhiteningOptions { Oversampling = -1 }));
-        Assert.ThrowsAny<ArgumentOutOfRangeException>(() => Kernels.Whitening.Run([new WhiteningModality(ok, 4, 1)], new WhiteningOptions { PowerIterations = -1 }));
-        Assert.ThrowsAny<ArgumentOutOfRangeException>(() => Kernels.Whitening.Run([new WhiteningModality(ok, 4, 1)], new WhiteningOptions { RankTolerance = 0 }));
+        Assert.ThrowsAny<ArgumentOutOfRangeException>(() => Kernels.Whitening.Whiten([new WhiteningModality(ok, 4, 1)], new WhiteningOptions { Dimension = 0 }));
+        Assert.ThrowsAny<ArgumentOutOfRangeException>(() => Kernels.Whitening.Whiten([new WhiteningModality(ok, 4, 1)], new WhiteningOptions { Oversampling = -1 }));
+        Assert.ThrowsAny<ArgumentOutOfRangeException>(() => Kernels.Whitening.Whiten([new WhiteningModality(ok, 4, 1)], new WhiteningOptions { PowerIterations = -1 }));
+        Assert.ThrowsAny<ArgumentOutOfRangeException>(() => Kernels.Whitening.Whiten([new WhiteningModality(ok, 4, 1)], new WhiteningOptions { RankTolerance = 0 }));
     }
 
     [Fact]
@@ -244,9 +244,9 @@ public class WhiteningEdgeCaseTests
         }
         WhiteningModality[] modalities = [new(a, 13, 5), new(b, 45, 1)];
         var options = new WhiteningOptions { Dimension = d, Method = method };
-        WhiteningResult cpu = Kernels.Whitening.Run(modalities, options);
+        WhiteningResult cpu = Kernels.Whitening.Whiten(modalities, options);
         using ComputeContext context = ComputeContext.Create(backend);
-        WhiteningResult device = Kernels.Whitening.Run(context, modalities, options);
+        WhiteningResult device = context.Whiten(modalities, options);
         for (int m = 0; m < 2; m++)
         {
             Assert.Equal(cpu.Modalities[m].Rank, device.Modalities[m].Rank);
@@ -254,7 +254,7 @@ public class WhiteningEdgeCaseTests
             Assert.True(worst <= 2e-3, $"modality {m}: max |W_cpu − W_{backend}| = {worst:E2}");
         }
         CsrMatrix left = GraphBuilder.LeftNormalizedInteractions(3, items, [0, 0, 2], [1, 36, 5]);
-        float[] users = device.UserTable(context, left);
+        float[] users = context.UserTable(device, left);
         float[] expected = cpu.UserTable(left);
         for (int k = 0; k < users.Length; k++)
         {

@@ -67,7 +67,7 @@ public class WhiteningTests
             double[] w = Npy.Read(Fixture($"{name}_w.npy")).ToDoubleArray();
             double[] s = Npy.Read(Fixture($"{name}_s.npy")).ToDoubleArray();
             // Randomized with ℓ = d + p ≥ min(I, F) sketches the whole range, so it is exact here too.
-            WhiteningResult r = Kernels.Whitening.Run([new WhiteningModality(x, columns, 1)],
+            WhiteningResult r = Kernels.Whitening.Whiten([new WhiteningModality(x, columns, 1)],
                 new WhiteningOptions { Dimension = d, Method = method }, new CpuOptions(tier));
             WhiteningModalityResult m = r.Modalities[0];
             int rank = Enumerable.Range(0, d).Count(j => Enumerable.Range(0, items).Any(i => w[i * d + j] != 0));
@@ -89,7 +89,7 @@ public class WhiteningTests
         float[] b = Npy.ReadMatrix(Fixture("second_x.npy"), out _, out int fb);
         double[] wa = Npy.Read(Fixture("tall_w.npy")).ToDoubleArray();
         double[] wb = Npy.Read(Fixture("second_w.npy")).ToDoubleArray();
-        WhiteningResult r = Kernels.Whitening.Run([new WhiteningModality(a, fa, 5, "text"), new WhiteningModality(b, fb, 1, "image")],
+        WhiteningResult r = Kernels.Whitening.Whiten([new WhiteningModality(a, fa, 5, "text"), new WhiteningModality(b, fb, 1, "image")],
             new WhiteningOptions { Dimension = 5 });
         var expected = wa.Select((v, k) => (5 * v + wb[k]) / 6).ToArray();
         Assert.True(MaxAbsDifference(r.ItemTable, expected) <= ElementTolerance);
@@ -112,7 +112,7 @@ public class WhiteningTests
         (double[] w, double[] s, int rank) = WhiteningReference.Whiten(x, items, columns, d);
         foreach (SimdTier tier in SimdTiers.Supported)
         {
-            WhiteningModalityResult m = Kernels.Whitening.Run([new WhiteningModality(x, columns, 2)],
+            WhiteningModalityResult m = Kernels.Whitening.Whiten([new WhiteningModality(x, columns, 2)],
                 new WhiteningOptions { Dimension = d }, new CpuOptions(tier)).Modalities[0];
             Assert.Equal(rank, m.Rank);
             Assert.True(WhiteningReference.SubspaceSine(m.Embedding, w, items, d, rank) <= SubspaceTolerance);
@@ -132,7 +132,7 @@ public class WhiteningTests
         {
             WhiteningSolver.OverrideDenseEigenLimit(64);
             int before = WhiteningSolver.BlockStepsOnThread;
-            WhiteningModalityResult m = Kernels.Whitening.Run([new WhiteningModality(x, columns, 1)], new WhiteningOptions { Dimension = d }).Modalities[0];
+            WhiteningModalityResult m = Kernels.Whitening.Whiten([new WhiteningModality(x, columns, 1)], new WhiteningOptions { Dimension = d }).Modalities[0];
             Assert.Equal(rank, m.Rank);
             Assert.True(MaxAbsDifference(m.Embedding, w) <= ElementTolerance, $"{MaxAbsDifference(m.Embedding, w):E2}");
             Assert.True(WhiteningSolver.BlockStepsOnThread > before, "the block iteration did not run");
@@ -153,7 +153,7 @@ public class WhiteningTests
         const int items = 500, columns = 200, d = 20;
         float[] x = Features(items, columns, 0.9, 7);
         (double[] w, _, int rank) = WhiteningReference.Whiten(x, items, columns, d);
-        WhiteningModalityResult m = Kernels.Whitening.Run([new WhiteningModality(x, columns, 1)],
+        WhiteningModalityResult m = Kernels.Whitening.Whiten([new WhiteningModality(x, columns, 1)],
             new WhiteningOptions { Dimension = d, Method = method }, new CpuOptions(tier)).Modalities[0];
         Assert.Equal(rank, m.Rank);
         Assert.True(WhiteningReference.SubspaceSine(m.Embedding, w, items, d, rank) <= SubspaceTolerance);
