@@ -1,6 +1,7 @@
 // Reads user–item interactions from the files users already have: an MMRec `.inter` TSV
 // (header naming userID, itemID, …, x_label) or a plain two-column CSV of user,item.
 using System.Globalization;
+using nietras.SeparatedValues;
 
 namespace Stair.Kernels.IO;
 
@@ -71,15 +72,19 @@ public sealed class InteractionTable
     /// Reads an MMRec <c>.inter</c> file (tab-separated, with a header naming at least
     /// <c>userID</c> and <c>itemID</c>; <c>x_label</c> 0/1/2 gives the split, and without it every
     /// row is training) or a two-column CSV <c>user,item</c> (an optional header line is skipped;
-    /// every row is training). Ids must be non-negative integers.
+    /// every row is training). Ids must be non-negative integers. Fields are split on the separator
+    /// alone (quotes are ordinary characters); blank lines are skipped; extra columns are ignored.
     /// </summary>
     /// <exception cref="InvalidDataException">The file is malformed; the message names the line.</exception>
     public static InteractionTable Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        using var reader = new StreamReader(path);
         string name = Path.GetFileName(path);
-        string? first = reader.ReadLine();
+        string? first;
+        using (var peek = new StreamReader(path))
+        {
+            first = peek.ReadLine();
+        }
         if (first is null)
         {
             throw new InvalidDataException($"{name}: the file is empty.");
@@ -113,28 +118,30 @@ public sealed class InteractionTable
         var items = new List<int>();
         var splits = new List<InteractionSplit>();
         int needed = Math.Max(userColumn, Math.Max(itemColumn, labelColumn)) + 1;
-        int lineNumber = 1;
-        string? line = hasHeader ? reader.ReadLine() : first;
-        if (hasHeader)
+        // Sep splits the rows; the header was read above, so every row comes as data, and the
+        // column counts are checked here (blank lines are skipped and extra columns are allowed).
+        using SepReader reader = Sep.New(separator).Reader(o => o with
         {
-            lineNumber = 2;
-        }
-        for (; line is not null; line = reader.ReadLine(), lineNumber++)
+            HasHeader = false,
+            DisableColCountCheck = true,
+            DisableQuotesParsing = true,
+        }).FromFile(path);
+        foreach (SepReader.Row row in reader)
         {
-            if (line.Length == 0)
+            if ((hasHeader && row.RowIndex == 0) || row.Span.Length == 0)
             {
                 continue;
             }
-            string[] fields = line.Split(separator);
-            if (fields.Length < needed)
+            int lineNumber = row.LineNumberFrom;
+            if (row.ColCount < needed)
             {
-                throw new InvalidDataException($"{name}: line {lineNumber} has {fields.Length} field(s), expected at least {needed}.");
+                throw new InvalidDataException($"{name}: line {lineNumber} has {row.ColCount} field(s), expected at least {needed}.");
             }
-            users.Add(ParseId(fields[userColumn], name, lineNumber, "user id"));
-            items.Add(ParseId(fields[itemColumn], name, lineNumber, "item id"));
+            users.Add(ParseId(row[userColumn].Span, name, lineNumber, "user id"));
+            items.Add(ParseId(row[itemColumn].Span, name, lineNumber, "item id"));
             if (labelColumn >= 0)
             {
-                int label = ParseId(fields[labelColumn], name, lineNumber, "x_label");
+                int label = ParseId(row[labelColumn].Span, name, lineNumber, "x_label");
                 if (label > 2)
                 {
                     throw new InvalidDataException($"{name}: line {lineNumber}: x_label is {label}; it must be 0 (train), 1 (validation) or 2 (test).");
@@ -151,7 +158,7 @@ public sealed class InteractionTable
         return new InteractionTable(users.ToArray(), items.ToArray(), splits.ToArray(), userCount, itemCount);
     }
 
-    private static int ParseId(string field, string name, int line, string what)
+    private static int ParseId(ReadOnlySpan<char> field, string name, int line, string what)
     {
         if (!int.TryParse(field.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int id) || id < 0)
         {

@@ -191,6 +191,22 @@ public class MovieLensPreparationTests
         Assert.Contains("ratings.csv: line 1 names the columns userId,movieId,stars,timestamp", e.Message);
     }
 
+    [Theory]
+    [InlineData("1,\"Toy Story,1995,Adventure\n", "movies.csv: line 2: a quoted field is not closed.")]
+    [InlineData("1,\"Toy\nStory\",1995,Adventure\n", "movies.csv: line 2: a quoted field is not closed.")]
+    [InlineData("1,\"Toy\" Story,1995,Adventure\n", "movies.csv: line 2: text after a closing quote at column 8.")]
+    [InlineData("1,Toy Story,1995\n", "movies.csv: line 2 has 3 fields; expected 4 (movieId,title,year,genres).")]
+    public void Read_MalformedQuotes_NameFileAndLine(string row, string message)
+    {
+        // Quoting rules a general CSV reader (Sep) relaxes: an unclosed quote, a line break inside
+        // quotes and text after a closing quote are errors here, as is a row with too few fields.
+        using var data = new TempDirectory();
+        File.Copy(Path.Combine(DataDirectory, "ratings.csv"), data.File("ratings.csv"));
+        File.WriteAllText(data.File("movies.csv"), "movieId,title,year,genres\n" + row);
+        var e = Assert.Throws<InvalidDataException>(() => MovieLensPreparation.Read(data.Path));
+        Assert.Equal(message, e.Message);
+    }
+
     [Fact]
     public void Read_QuotedTitlesKeepCommasAndQuotes()
     {
