@@ -36,7 +36,10 @@ public class BprLossBenchmarks
     [Params(1024, 4096)]
     public int Batch { get; set; }
 
-    public static IEnumerable<string> Cases()
+    /// <remarks>Set STAIR_BPR_CASES to a comma-separated list of substrings to run only matching cases.</remarks>
+    public static IEnumerable<string> Cases() => BenchCases.Only("STAIR_BPR_CASES", AllCases());
+
+    private static IEnumerable<string> AllCases()
     {
         yield return "baby/naive";
         foreach (string variant in BenchCases.Tiers().Concat(BenchCases.Devices()))

@@ -29,7 +29,10 @@ public class RankingBenchmarks
     [ParamsSource(nameof(Cases))]
     public string Case { get; set; } = "baby/avx512";
 
-    public static IEnumerable<string> Cases()
+    /// <remarks>Set STAIR_RANKING_CASES to a comma-separated list of substrings to run only matching cases.</remarks>
+    public static IEnumerable<string> Cases() => BenchCases.Only("STAIR_RANKING_CASES", AllCases());
+
+    private static IEnumerable<string> AllCases()
     {
         yield return "baby/naive";
         foreach (SimdTier tier in SimdTiers.Supported)
