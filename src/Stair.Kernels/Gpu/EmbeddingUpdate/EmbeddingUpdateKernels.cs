@@ -13,25 +13,33 @@ using Stair.Kernels.Cpu.EmbeddingUpdate;
 namespace Stair.Kernels.Gpu.EmbeddingUpdate;
 
 /// <summary>The EmbeddingUpdate kernels of one accelerator, loaded once and kept.</summary>
+/// <summary>Where the moments pass puts Δ.</summary>
+internal enum MomentsOutput
+{
+    /// <summary>Into the delta table (smoothing or a row clip follows).</summary>
+    Delta = 0,
+
+    /// <summary>Applied to the table at once (no smoothing, no clip).</summary>
+    Table = 1,
+}
+
 internal sealed class EmbeddingUpdateKernels : IKernelSet<EmbeddingUpdateKernels>
 {
     public static EmbeddingUpdateKernels Load(Accelerator accelerator) => new EmbeddingUpdateKernels(accelerator);
 
-    /// <summary>Moments pass modes.</summary>
-    public const int WriteDelta = 0, ApplyDirect = 1;
 
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<int>, int> _scan;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        ArrayView<int>, AdamScalars, int, int> _moments;
-    private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, AdamScalars, int, int> _applyRows;
+        ArrayView<int>, AdamScalars, int, MomentsOutput> _moments;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, AdamScalars, int, ClipMode> _applyRows;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, AdamScalars> _applyElements;
 
     public EmbeddingUpdateKernels(Accelerator accelerator)
     {
         _scan = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<int>, int>(ScanKernel);
         _moments = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<int>, AdamScalars, int, int>(MomentsKernel);
-        _applyRows = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, AdamScalars, int, int>(ApplyRowsKernel);
+            ArrayView<int>, AdamScalars, int, MomentsOutput>(MomentsKernel);
+        _applyRows = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, AdamScalars, int, ClipMode>(ApplyRowsKernel);
         _applyElements = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, AdamScalars>(ApplyElementsKernel);
     }
 
@@ -45,7 +53,7 @@ internal sealed class EmbeddingUpdateKernels : IKernelSet<EmbeddingUpdateKernels
     }
 
     public void Moments(AcceleratorStream stream, ArrayView<float> table, ArrayView<float> gradient, ArrayView<float> m, ArrayView<float> v,
-        ArrayView<float> delta, ArrayView<int> status, in AdamScalars scalars, int length, bool l2, int mode)
+        ArrayView<float> delta, ArrayView<int> status, in AdamScalars scalars, int length, bool l2, MomentsOutput mode)
     {
         if (length > 0)
         {
@@ -66,7 +74,7 @@ internal sealed class EmbeddingUpdateKernels : IKernelSet<EmbeddingUpdateKernels
         }
         else
         {
-            _applyRows(stream, rows, table, delta, status, scalars, width, (int)clip);
+            _applyRows(stream, rows, table, delta, status, scalars, width, clip);
         }
     }
 
@@ -83,7 +91,7 @@ internal sealed class EmbeddingUpdateKernels : IKernelSet<EmbeddingUpdateKernels
     // m, v and Δ = m·c1 / (√v·c2 + ε); Δ goes to `delta` (smoothing or a row clip follows) or is
     // applied at once (no smoothing, no clip).
     private static void MomentsKernel(Index1D i, ArrayView<float> table, ArrayView<float> gradient, ArrayView<float> m, ArrayView<float> v,
-        ArrayView<float> delta, ArrayView<int> status, AdamScalars s, int l2, int mode)
+        ArrayView<float> delta, ArrayView<int> status, AdamScalars s, int l2, MomentsOutput mode)
     {
         if (status[0] != 0)
         {
@@ -99,7 +107,7 @@ internal sealed class EmbeddingUpdateKernels : IKernelSet<EmbeddingUpdateKernels
         m[i] = mi;
         v[i] = vi;
         float d = mi * s.Bias1 / (MathF.Sqrt(vi) * s.Bias2 + s.Epsilon);
-        if (mode == ApplyDirect)
+        if (mode == MomentsOutput.Table)
         {
             table[i] = table[i] * s.Decay + s.NegativeLearningRate * d;
         }
@@ -120,7 +128,7 @@ internal sealed class EmbeddingUpdateKernels : IKernelSet<EmbeddingUpdateKernels
 
     // One thread per row: the row's norm (row-norm clip) or the element clamp, then the apply.
     private static void ApplyRowsKernel(Index1D row, ArrayView<float> table, ArrayView<float> delta, ArrayView<int> status, AdamScalars s,
-        int width, int clip)
+        int width, ClipMode clip)
     {
         if (status[0] != 0)
         {
@@ -129,7 +137,7 @@ internal sealed class EmbeddingUpdateKernels : IKernelSet<EmbeddingUpdateKernels
         long start = (long)row.X * width;
         float scale = 1f;
         bool clipped = false;
-        if (clip == (int)ClipMode.RowNorm)
+        if (clip == ClipMode.RowNorm)
         {
             float sum = 0f;
             for (int j = 0; j < width; j++)
@@ -152,7 +160,7 @@ internal sealed class EmbeddingUpdateKernels : IKernelSet<EmbeddingUpdateKernels
             {
                 d *= scale;
             }
-            if (clip == (int)ClipMode.Element)
+            if (clip == ClipMode.Element)
             {
                 if (d > c)
                 {

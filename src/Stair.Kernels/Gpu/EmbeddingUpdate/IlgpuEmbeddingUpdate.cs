@@ -43,13 +43,13 @@ internal sealed class IlgpuEmbeddingUpdate(ComputeContext owner, IlgpuDevice dev
         if (options.Clip.Mode == ClipMode.None)
         {
             kernels.Moments(Stream, table.View, gradient.View, state.M.View, state.V.View, table.View, status, scalars, length, l2,
-                EmbeddingUpdateKernels.ApplyDirect);
+                MomentsOutput.Table);
         }
         else
         {
             DeviceTable delta = state.Scratch(0);
             kernels.Moments(Stream, table.View, gradient.View, state.M.View, state.V.View, delta.View, status, scalars, length, l2,
-                EmbeddingUpdateKernels.WriteDelta);
+                MomentsOutput.Delta);
             kernels.Apply(Stream, table.View, delta.View, status, scalars, rows, width, options.Clip.Mode);
         }
         return Finish(state, options);
@@ -62,7 +62,7 @@ internal sealed class IlgpuEmbeddingUpdate(ComputeContext owner, IlgpuDevice dev
         ArrayView<int> status = state.Status;
         DeviceTable delta = state.Scratch(0), smoothed = state.Scratch(1);
         kernels.Moments(Stream, table.View, gradient.View, state.M.View, state.V.View, delta.View, status, scalars, length,
-            !options.Decoupled && options.WeightDecay != 0f, EmbeddingUpdateKernels.WriteDelta);
+            !options.Decoupled && options.WeightDecay != 0f, MomentsOutput.Delta);
         // On a skipped step this smooths a stale Δ into scratch; the apply below then returns at once.
         propagation.Fsc(graph, delta, smoothed, filter, transpose: false);
         kernels.Apply(Stream, table.View, smoothed.View, status, scalars, rows, width, options.Clip.Mode);

@@ -32,19 +32,22 @@ internal enum RowEpilogueKind
     FscLast = 2,
 }
 
+/// <summary>The shape of one layer launch: what each thread of <see cref="PropagationKernels"/>' layer kernel needs besides the views.</summary>
+internal readonly record struct LayerShape(int Rows, int GroupsPerRow, int Width, RowEpilogueKind Kind, int ColumnsPerThread, int HubThreshold);
+
 /// <summary>The propagation kernels of one accelerator, loaded once and kept.</summary>
 internal sealed class PropagationKernels : IKernelSet<PropagationKernels>
 {
     public static PropagationKernels Load(Accelerator accelerator) => new PropagationKernels(accelerator);
 
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int> _layer;
+        ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerShape> _layer;
 
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         ArrayView<int>, int, int> _chunks;
 
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<float>, int, int, int> _combine;
+        ArrayView<float>, ArrayView<float>, int, int, RowEpilogueKind> _combine;
 
     /// <param name="accelerator">The accelerator to load on.</param>
     /// <param name="gpuLayout">Force the GPU (true) or CPU-device (false) work layout; null picks by device.</param>
@@ -64,9 +67,9 @@ internal sealed class PropagationKernels : IKernelSet<PropagationKernels>
         _chunks = accelerator.LoadKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             ArrayView<int>, int, int>(ChunkKernel);
         _combine = accelerator.LoadKernel<ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, ArrayView<float>, int, int, int>(CombineKernel);
+            ArrayView<float>, ArrayView<float>, int, int, RowEpilogueKind>(CombineKernel);
         _layer = accelerator.LoadKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(LayerKernel);
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerShape>(LayerKernel);
     }
 
     public Accelerator Accelerator { get; }
@@ -108,10 +111,9 @@ internal sealed class PropagationKernels : IKernelSet<PropagationKernels>
         int groupsPerRow = (threadsPerRow + groupSize - 1) / groupSize;
         int rowBlocks = (rows + RowsPerGroup - 1) / RowsPerGroup;
         int groups = checked(rowBlocks * groupsPerRow);
-        int mode = (int)kind + 4 * ColumnsPerThread;
         HubChunks? hubs = a.Hubs;
         _layer(stream, new KernelConfig(groups, groupSize), a.RowPointers, a.ColumnIndices, a.Values, input, output, seed, beta, scale,
-            rows, groupsPerRow, width, mode, hubs?.Threshold ?? int.MaxValue);
+            new LayerShape(rows, groupsPerRow, width, kind, ColumnsPerThread, hubs?.Threshold ?? int.MaxValue));
         if (hubs is not null)
         {
             int columnGroupSize = Math.Min(width, MaxGroupSize);
@@ -119,7 +121,7 @@ internal sealed class PropagationKernels : IKernelSet<PropagationKernels>
             _chunks(stream, new KernelConfig(checked(hubs.ChunkCount * columnGroups), columnGroupSize), hubs.ChunkBegin, hubs.ChunkEnd,
                 a.Values, input, partials, a.ColumnIndices, columnGroups, width);
             _combine(stream, new KernelConfig(checked(hubs.HubCount * columnGroups), columnGroupSize), partials, hubs.HubRows, hubs.ChunkPointers,
-                output, seed, beta, scale, columnGroups, width, (int)kind);
+                output, seed, beta, scale, columnGroups, width, kind);
         }
     }
 
@@ -144,7 +146,7 @@ internal sealed class PropagationKernels : IKernelSet<PropagationKernels>
 
     // For hub h: the sum of its chunks' partials in chunk order, then the epilogue.
     private static void CombineKernel(ArrayView<float> partials, ArrayView<int> hubRows, ArrayView<int> chunkPointers, ArrayView<float> output,
-        ArrayView<float> seed, ArrayView<float> beta, ArrayView<float> scale, int columnGroups, int width, int kind)
+        ArrayView<float> seed, ArrayView<float> beta, ArrayView<float> scale, int columnGroups, int width, RowEpilogueKind kind)
     {
         int hub = Grid.IdxX / columnGroups;
         int j = (Grid.IdxX - hub * columnGroups) * Group.DimX + Group.IdxX;
@@ -165,10 +167,11 @@ internal sealed class PropagationKernels : IKernelSet<PropagationKernels>
     // the launch, so its branch costs nothing; views a kind does not use are passed as dummies.
     private static void LayerKernel(ArrayView<int> rowPointers, ArrayView<int> columns, ArrayView<float> values,
         ArrayView<float> input, ArrayView<float> output, ArrayView<float> seed, ArrayView<float> beta, ArrayView<float> scale,
-        int rows, int groupsPerRow, int width, int mode, int hubThreshold)
+        LayerShape shape)
     {
-        int kind = mode & 3;
-        int columnsPerThread = mode >> 2;
+        int rows = shape.Rows, groupsPerRow = shape.GroupsPerRow, width = shape.Width, columnsPerThread = shape.ColumnsPerThread;
+        int hubThreshold = shape.HubThreshold;
+        RowEpilogueKind kind = shape.Kind;
         int block = Grid.IdxX / groupsPerRow;
         int j0 = ((Grid.IdxX - block * groupsPerRow) * Group.DimX + Group.IdxX) * columnsPerThread;
         int rowsPerGroup = (rows + Grid.DimX / groupsPerRow - 1) / (Grid.DimX / groupsPerRow);
@@ -228,16 +231,16 @@ internal sealed class PropagationKernels : IKernelSet<PropagationKernels>
 
     // The epilogue: y = acc, or y = acc·β_j + seed (times c_j on the last FSC layer).
     private static void Finish(ArrayView<float> output, ArrayView<float> seed, ArrayView<float> beta, ArrayView<float> scale,
-        long index, int j, float acc, int kind)
+        long index, int j, float acc, RowEpilogueKind kind)
     {
-        if (kind == (int)RowEpilogueKind.Store)
+        if (kind == RowEpilogueKind.Store)
         {
             output[index] = acc;
         }
         else
         {
             float s = acc * beta[j] + seed[index];
-            if (kind == (int)RowEpilogueKind.FscLast)
+            if (kind == RowEpilogueKind.FscLast)
             {
                 s *= scale[j];
             }
