@@ -4,6 +4,7 @@
 // per accelerator, on first use, through Kernels<T>(); a failed compile clears ILGPU's cache
 // (one failed kernel poisons later compiles in the same context) and is reported once.
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -42,12 +43,7 @@ internal sealed class IlgpuDevice : IDisposable
     /// <exception cref="BackendUnavailableException">No device; the message says what is missing.</exception>
     public static IlgpuDevice Open(Backend backend)
     {
-        Context context = backend switch
-        {
-            Backend.Cuda => Context.Create(b => b.Cuda()),
-            Backend.OpenCL => Context.Create(b => b.OpenCL()),
-            _ => Context.Create(b => b.DefaultCPU()),
-        };
+        Context context = Context.Create(b => Configure(b, backend));
         Accelerator? accelerator = null;
         try
         {
@@ -77,6 +73,18 @@ internal sealed class IlgpuDevice : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// The ILGPU context of <paramref name="backend"/>. CUDA also enables ILGPU.Algorithms, whose intrinsics give
+    /// MathF.Exp and MathF.Log a PTX implementation (PTX has no such instruction); OpenCL and the simulator map
+    /// them to their own math libraries and stay as they are. The PTX compile test uses this same configuration.
+    /// </summary>
+    internal static Context.Builder Configure(Context.Builder builder, Backend backend) => backend switch
+    {
+        Backend.Cuda => builder.Cuda().EnableAlgorithms(),
+        Backend.OpenCL => builder.OpenCL(),
+        _ => builder.DefaultCPU(),
+    };
 
     private static string Describe(Device device) => device switch
     {
