@@ -75,38 +75,41 @@ internal static class EmbeddingUpdateValidation
                 {
                     continue;
                 }
-                using ComputeContext context = ComputeContext.Create(backend);
-                using DeviceTable e = context.CreateTable(items, width);
-                using DeviceTable g = context.Upload(gradient, items, width);
-                using DeviceAdamState state = context.CreateAdamState(items, width);
-                using DeviceGraph s = context.Upload(graph);
-                using StepwiseFilter filter = context.CreateFilter(b, Layers);
-                string name = backend switch { Backend.Cuda => "cuda", Backend.OpenCL => "opencl", _ => "ilgpu-cpu" };
-                foreach (bool smoothed in new[] { false, true })
+                KernelValidator.Guard("adamw", backend, size, results, progress, () =>
                 {
-                    void Prepare()
+                    using ComputeContext context = ComputeContext.Create(backend);
+                    using DeviceTable e = context.CreateTable(items, width);
+                    using DeviceTable g = context.Upload(gradient, items, width);
+                    using DeviceAdamState state = context.CreateAdamState(items, width);
+                    using DeviceGraph s = context.Upload(graph);
+                    using StepwiseFilter filter = context.CreateFilter(b, Layers);
+                    string name = backend switch { Backend.Cuda => "cuda", Backend.OpenCL => "opencl", _ => "ilgpu-cpu" };
+                    foreach (bool smoothed in new[] { false, true })
                     {
-                        e.Upload(warmTable);
-                        state.M.Upload(warm.M);
-                        state.V.Upload(warm.V);
-                        state.SetStep(warm.Step);
-                    }
-                    void Step()
-                    {
-                        if (smoothed)
+                        void Prepare()
                         {
-                            context.BscAdamWStep(e, g, state, s, filter, adamW);
+                            e.Upload(warmTable);
+                            state.M.Upload(warm.M);
+                            state.V.Upload(warm.V);
+                            state.SetStep(warm.Step);
                         }
-                        else
+                        void Step()
                         {
-                            context.AdamWStep(e, g, state, adamW);
+                            if (smoothed)
+                            {
+                                context.BscAdamWStep(e, g, state, s, filter, adamW);
+                            }
+                            else
+                            {
+                                context.AdamWStep(e, g, state, adamW);
+                            }
                         }
+                        Prepare();
+                        Step();
+                        double error = (smoothed ? bsc : plain).MaxScaledError(e.ToArray(), state.M.ToArray(), state.V.ToArray());
+                        Add(results, progress, smoothed ? "bsc-adamw" : "adamw", name, size, error, Time(Prepare, Step, options.Repeats));
                     }
-                    Prepare();
-                    Step();
-                    double error = (smoothed ? bsc : plain).MaxScaledError(e.ToArray(), state.M.ToArray(), state.V.ToArray());
-                    Add(results, progress, smoothed ? "bsc-adamw" : "adamw", name, size, error, Time(Prepare, Step, options.Repeats));
-                }
+                });
             }
         }
     }

@@ -57,14 +57,17 @@ public static partial class KernelValidator
                 {
                     continue;
                 }
-                using ComputeContext context = ComputeContext.Create(backend);
-                string name = backend switch
+                KernelValidator.Guard("knn-topk", backend, size, results, progress, () =>
                 {
-                    Backend.Cuda => "cuda",
-                    Backend.OpenCL => "opencl",
-                    _ => "ilgpu-cpu",
-                };
-                Report(name, () => KnnGraph.TopK(context, items, modality));
+                    using ComputeContext context = ComputeContext.Create(backend);
+                    string name = backend switch
+                    {
+                        Backend.Cuda => "cuda",
+                        Backend.OpenCL => "opencl",
+                        _ => "ilgpu-cpu",
+                    };
+                    Report(name, () => KnnGraph.TopK(context, items, modality));
+                });
             }
         }
     }

@@ -14,8 +14,11 @@ namespace Stair.Kernels.Validation;
 /// <param name="MedianMilliseconds">Median wall time of the timed runs.</param>
 public sealed record ValidationResult(string Kernel, string Backend, string Size, double MaxError, double Tolerance, double MedianMilliseconds)
 {
-    /// <summary>True when every output element is within the tolerance (and finite where the reference is).</summary>
-    public bool Passed => MaxError <= Tolerance;
+    /// <summary>True when every output element is within the tolerance (and finite where the reference is), and nothing threw.</summary>
+    public bool Passed => Error is null && MaxError <= Tolerance;
+
+    /// <summary>The exception (with its inner exceptions) that stopped this family on this backend, when one did.</summary>
+    public string? Error { get; init; }
 }
 
 /// <summary>What <see cref="KernelValidator.Run"/> covers.</summary>
@@ -54,6 +57,33 @@ public static partial class KernelValidator
         RecommendationValidator.Run(options, results, progress);
         return results;
     }
+
+    /// <summary>
+    /// Runs one family's checks on one backend. An exception (a kernel that does not compile there, a device error)
+    /// becomes one failed result carrying the whole exception chain, and the other families and backends still run.
+    /// </summary>
+    internal static void Guard(string family, Backend backend, string size, List<ValidationResult> results, Action<ValidationResult>? progress, Action body)
+    {
+        try
+        {
+            body();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException || backend != Backend.Cpu)
+        {
+            var failed = new ValidationResult(family, BackendName(backend), size, double.NaN, 0, double.NaN) { Error = ExceptionText.Chain(ex) };
+            results.Add(failed);
+            progress?.Invoke(failed);
+        }
+    }
+
+    /// <summary>"cpu", "ilgpu-cpu", "opencl" or "cuda".</summary>
+    internal static string BackendName(Backend backend) => backend switch
+    {
+        Backend.Cuda => "cuda",
+        Backend.OpenCL => "opencl",
+        Backend.IlgpuCpu => "ilgpu-cpu",
+        _ => "cpu",
+    };
 
     private static IEnumerable<(string Name, CsrMatrix Matrix, int Width)> Cases(ValidationOptions options)
     {
@@ -99,7 +129,10 @@ public static partial class KernelValidator
             {
                 continue;
             }
-            ValidateBackend(backend, a, width, x, xt, beta, size, references, options, results, progress);
+            KernelValidator.Guard("propagation", backend, size, results, progress, () =>
+            {
+                ValidateBackend(backend, a, width, x, xt, beta, size, references, options, results, progress);
+            });
         }
 
         if (!options.EffectiveBackends.Contains(Backend.Cpu))

@@ -76,15 +76,18 @@ internal static class RecommendationValidator
             {
                 continue;
             }
-            using ComputeContext context = ComputeContext.Create(backend);
-            using DeviceTable e = context.Upload(table, users + items, width);
-            using DeviceTable g = context.CreateTable(users + items, width);
-            gradient.AsSpan().Fill(float.NaN);
-            g.Upload(gradient);
-            double loss = context.ComputeBprLoss(e, users, u, p, n, g);
-            double error = Error(loss, g.ToArray());
-            double ms = KernelValidator.MedianMilliseconds(() => context.ComputeBprLoss(e, users, u, p, n, g, GradientMode.Accumulate), options.Repeats);
-            Add(new ValidationResult("bpr", Name(backend), size, error, 3, ms), results, progress);
+            KernelValidator.Guard("bpr", backend, size, results, progress, () =>
+            {
+                using ComputeContext context = ComputeContext.Create(backend);
+                using DeviceTable e = context.Upload(table, users + items, width);
+                using DeviceTable g = context.CreateTable(users + items, width);
+                gradient.AsSpan().Fill(float.NaN);
+                g.Upload(gradient);
+                double loss = context.ComputeBprLoss(e, users, u, p, n, g);
+                double error = Error(loss, g.ToArray());
+                double ms = KernelValidator.MedianMilliseconds(() => context.ComputeBprLoss(e, users, u, p, n, g, GradientMode.Accumulate), options.Repeats);
+                Add(new ValidationResult("bpr", Name(backend), size, error, 3, ms), results, progress);
+            });
         }
     }
 
@@ -152,12 +155,15 @@ internal static class RecommendationValidator
             {
                 continue;
             }
-            using ComputeContext context = ComputeContext.Create(backend);
-            using DeviceTable z = context.Upload(table, users + items, width);
-            RankingMetrics m = context.EvaluateRanking(z, users, targets, [k]);
-            double ms = KernelValidator.MedianMilliseconds(() => context.EvaluateRanking(z, users, targets, [k]), options.Repeats);
-            Add(new ValidationResult("ranking", Name(backend), size.Replace("users differing", "metrics differing"), Same(m, recall, ndcg) ? 0 : 1, 0, ms),
-                results, progress);
+            KernelValidator.Guard("ranking", backend, size, results, progress, () =>
+            {
+                using ComputeContext context = ComputeContext.Create(backend);
+                using DeviceTable z = context.Upload(table, users + items, width);
+                RankingMetrics m = context.EvaluateRanking(z, users, targets, [k]);
+                double ms = KernelValidator.MedianMilliseconds(() => context.EvaluateRanking(z, users, targets, [k]), options.Repeats);
+                Add(new ValidationResult("ranking", Name(backend), size.Replace("users differing", "metrics differing"), Same(m, recall, ndcg) ? 0 : 1, 0, ms),
+                    results, progress);
+            });
         }
     }
 

@@ -32,36 +32,39 @@ internal static class WhiteningValidation
                     {
                         continue;
                     }
-                    IEnumerable<SimdTier> tiers = backend == Backend.Cpu ? SimdTiers.Supported : [SimdTier.Auto];
-                    foreach (SimdTier tier in tiers)
+                    KernelValidator.Guard(kernel, backend, size, results, progress, () =>
                     {
-                        using ComputeContext context = ComputeContext.Create(backend, new CpuOptions(tier));
-                        WhiteningResult? result = null;
-                        var times = new double[backend == Backend.IlgpuCpu ? 1 : options.Repeats];
-                        for (int r = 0; r < times.Length; r++)
+                        IEnumerable<SimdTier> tiers = backend == Backend.Cpu ? SimdTiers.Supported : [SimdTier.Auto];
+                        foreach (SimdTier tier in tiers)
                         {
-                            long start = Stopwatch.GetTimestamp();
-                            result = context.Whiten(modality, wo);
-                            times[r] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                            using ComputeContext context = ComputeContext.Create(backend, new CpuOptions(tier));
+                            WhiteningResult? result = null;
+                            var times = new double[backend == Backend.IlgpuCpu ? 1 : options.Repeats];
+                            for (int r = 0; r < times.Length; r++)
+                            {
+                                long start = Stopwatch.GetTimestamp();
+                                result = context.Whiten(modality, wo);
+                                times[r] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                            }
+                            Array.Sort(times);
+                            WhiteningModalityResult m = result!.Modalities[0];
+                            double error = m.Rank != rank ? 1.0 : WhiteningReference.SubspaceSine(m.Embedding, w, items, d, rank);
+                            if (!SignsHold(m, items, d))
+                            {
+                                error = Math.Max(error, 1.0);
+                            }
+                            string name = backend switch
+                            {
+                                Backend.Cpu => "cpu/" + tier.ToString().ToLowerInvariant(),
+                                Backend.IlgpuCpu => "ilgpu-cpu",
+                                Backend.OpenCL => "opencl",
+                                _ => "cuda",
+                            };
+                            var row = new ValidationResult(kernel, name, size, error, tolerance, times[times.Length / 2]);
+                            results.Add(row);
+                            progress?.Invoke(row);
                         }
-                        Array.Sort(times);
-                        WhiteningModalityResult m = result!.Modalities[0];
-                        double error = m.Rank != rank ? 1.0 : WhiteningReference.SubspaceSine(m.Embedding, w, items, d, rank);
-                        if (!SignsHold(m, items, d))
-                        {
-                            error = Math.Max(error, 1.0);
-                        }
-                        string name = backend switch
-                        {
-                            Backend.Cpu => "cpu/" + tier.ToString().ToLowerInvariant(),
-                            Backend.IlgpuCpu => "ilgpu-cpu",
-                            Backend.OpenCL => "opencl",
-                            _ => "cuda",
-                        };
-                        var row = new ValidationResult(kernel, name, size, error, tolerance, times[times.Length / 2]);
-                        results.Add(row);
-                        progress?.Invoke(row);
-                    }
+                    });
                 }
             }
         }

@@ -26,6 +26,10 @@ internal static class DevicesCommand
         foreach (BackendReport report in reports)
         {
             stdout.WriteLine($"{Name(report.Backend),-10} {(report.Available ? "available" : "missing: " + report.Reason)}");
+            if (report.Driver is not null)
+            {
+                stdout.WriteLine($"  driver: {report.Driver}");
+            }
             foreach (DeviceReport device in report.Devices)
             {
                 stdout.WriteLine($"  {(device.Usable ? "+" : "-")} {device.Name}");

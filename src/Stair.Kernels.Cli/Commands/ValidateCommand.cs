@@ -40,20 +40,45 @@ internal static class ValidateCommand
                 "kernel", "backend", "size", "max err", "tolerance", "ok", "median ms");
             stdout.WriteLine(header);
             stdout.WriteLine(new string('-', header.Length));
-            int failures = 0;
-            IReadOnlyList<ValidationResult> results = KernelValidator.Run(options, r =>
+            int failures = 0, count = 0;
+            try
             {
+                KernelValidator.Run(options, Print);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Each family runs guarded on each backend; anything else that escapes still ends with the totals.
+                failures++;
+                count++;
+                stdout.WriteLine("validate stopped: " + string.Join(" → ", Chain(ex).Select(e => $"{e.GetType().Name}: {e.Message}")));
+            }
+            stdout.WriteLine($"{count - failures} passed, {failures} failed");
+            return failures == 0 ? 0 : 1;
+
+            void Print(ValidationResult r)
+            {
+                count++;
                 if (!r.Passed)
                 {
                     failures++;
                 }
                 stdout.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,-13} {1,-12} {2,-52} {3,10:E2} {4,10:E2} {5,-5} {6,12:F3}",
                     r.Kernel, r.Backend, r.Size, r.MaxError, r.Tolerance, r.Passed ? "pass" : "FAIL", r.MedianMilliseconds));
+                if (r.Error is not null)
+                {
+                    stdout.WriteLine($"  error: {r.Error}");
+                }
                 stdout.Flush();
-            });
-            stdout.WriteLine($"{results.Count - failures} passed, {failures} failed");
-            return failures == 0 ? 0 : 1;
+            }
         });
         return command;
+    }
+
+    private static IEnumerable<Exception> Chain(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            yield return e;
+        }
     }
 }

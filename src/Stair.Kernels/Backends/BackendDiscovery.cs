@@ -8,6 +8,7 @@ using ILGPU.Backends.OpenCL;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
+using Stair.Kernels.Gpu;
 
 namespace Stair.Kernels;
 
@@ -23,7 +24,11 @@ public sealed record DeviceReport(string Name, bool Usable, string Details, stri
 /// <param name="Available">True when at least one usable device exists.</param>
 /// <param name="Devices">Devices seen (usable or not).</param>
 /// <param name="Reason">Why the backend is unavailable, when it is.</param>
-public sealed record BackendReport(Backend Backend, bool Available, IReadOnlyList<DeviceReport> Devices, string? Reason);
+public sealed record BackendReport(Backend Backend, bool Available, IReadOnlyList<DeviceReport> Devices, string? Reason)
+{
+    /// <summary>The driver or runtime behind the backend, in words (CUDA: the library loaded and from where, cuInit's result, the driver version).</summary>
+    public string? Driver { get; init; }
+}
 
 /// <summary>Discovers backends and devices.</summary>
 public static class BackendDiscovery
@@ -61,31 +66,41 @@ public static class BackendDiscovery
 
     internal static BackendReport ProbeCuda()
     {
-        string[] driverNames = OperatingSystem.IsWindows() ? ["nvcuda.dll"] : ["libcuda.so.1", "libcuda.so"];
-        if (!driverNames.Any(CanLoad))
+        CudaDriverReport driver = CudaDriver.Probe();
+        if (!driver.Loaded)
         {
-            return new BackendReport(Backend.Cuda, false, [], $"no CUDA driver library ({string.Join(" or ", driverNames)}): the NVIDIA driver is not installed");
+            return new BackendReport(Backend.Cuda, false, [], driver.LoadProblem);
+        }
+        string driverText = $"{driver.LibraryPath}, cuInit {driver.InitResultName}, driver {driver.DriverVersionText}, {driver.Devices.Count} device(s)";
+        if (driver.InitResult != 0)
+        {
+            return new BackendReport(Backend.Cuda, false, [], $"cuInit failed: {driver.InitResultName}") { Driver = driverText };
         }
         try
         {
-            using Context context = Context.Create(b => b.Cuda(_ => true));
             // Usable means ILGPU's default filter (what ComputeContext opens) keeps the device.
-            using Context filtered = Context.Create(b => b.Cuda());
-            var usableIds = filtered.Devices.OfType<CudaDevice>().Select(d => d.DeviceId).ToHashSet();
+            using Context context = Context.Create(b => IlgpuDevice.Configure(b, Backend.Cuda));
+            var listed = context.Devices.OfType<CudaDevice>().ToDictionary(d => d.DeviceId);
             var devices = new List<DeviceReport>();
-            foreach (CudaDevice d in context.Devices.OfType<CudaDevice>())
+            foreach (CudaDriverDevice d in driver.Devices)
             {
-                bool supported = usableIds.Contains(d.DeviceId);
-                devices.Add(new DeviceReport(d.Name, supported,
-                    $"{Gib(d.MemorySize)} GiB, warp size {d.WarpSize}, compute capability {d.Architecture?.ToString() ?? "unknown"}, {d.NumMultiprocessors} SMs, driver {d.DriverVersion}",
-                    supported ? null : $"ILGPU 1.5.3 does not support its architecture or its driver's PTX version (instruction set {d.InstructionSet?.ToString() ?? "unknown"})"));
+                (string? target, string? problem) = CudaDriver.IlgpuTarget(d, driver.DriverVersion);
+                bool usable = listed.TryGetValue(d.Ordinal, out CudaDevice? device);
+                string details = $"{Gib(d.MemoryBytes)} GiB, compute capability {d.Major}.{d.Minor}"
+                    + (device is null ? "" : $", warp size {device.WarpSize}, {device.NumMultiprocessors} SMs")
+                    + (target is null ? "" : $"; {target}");
+                devices.Add(new DeviceReport(d.Name, usable, details,
+                    usable ? null : problem ?? "ILGPU did not list it (its device filter rejected it)"));
             }
             bool any = devices.Any(d => d.Usable);
-            return new BackendReport(Backend.Cuda, any, devices, any ? null : devices.Count == 0 ? "the CUDA driver is present but reports no device" : "no CUDA device is supported by ILGPU");
+            return new BackendReport(Backend.Cuda, any, devices, any ? null : devices.Count == 0 ? "the CUDA driver is present but reports no device" : "no CUDA device is supported by ILGPU")
+            {
+                Driver = driverText,
+            };
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            return new BackendReport(Backend.Cuda, false, [], $"the CUDA driver failed to initialize: {ex.Message}");
+            return new BackendReport(Backend.Cuda, false, [], $"ILGPU's CUDA runtime failed: {CudaDriver.Chain(ex)}") { Driver = driverText };
         }
     }
 
@@ -122,7 +137,7 @@ public static class BackendDiscovery
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            return new BackendReport(Backend.OpenCL, false, [], $"the OpenCL runtime failed: {ex.Message}");
+            return new BackendReport(Backend.OpenCL, false, [], $"the OpenCL runtime failed: {CudaDriver.Chain(ex)}");
         }
     }
 

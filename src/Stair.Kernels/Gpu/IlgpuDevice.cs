@@ -43,6 +43,10 @@ internal sealed class IlgpuDevice : IDisposable
     /// <exception cref="BackendUnavailableException">No device; the message says what is missing.</exception>
     public static IlgpuDevice Open(Backend backend)
     {
+        if (backend == Backend.Cuda)
+        {
+            CudaDriver.EnsureResolver();
+        }
         Context context = Context.Create(b => Configure(b, backend));
         Accelerator? accelerator = null;
         try
