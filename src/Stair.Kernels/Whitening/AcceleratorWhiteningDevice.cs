@@ -6,7 +6,7 @@ using ILGPU.Runtime;
 using Stair.Kernels.Gpu.Dense;
 using Stair.Kernels.Gpu.Whitening;
 
-namespace Stair.Kernels.WhiteningCore;
+namespace Stair.Kernels.WhiteningAlgebra;
 
 internal sealed class AcceleratorWhiteningDevice(ComputeContext context) : WhiteningDevice
 {
@@ -14,6 +14,10 @@ internal sealed class AcceleratorWhiteningDevice(ComputeContext context) : White
 
     private readonly WhiteningKernels _kernels = Loaded.GetValue(context, c => c.Compile(acc => new WhiteningKernels(acc)));
     private readonly DenseKernels _dense = context.Dense;
+
+    public override SimdTier HostTier { get; } = SimdTiers.Resolve(context.CpuOptions.Tier);
+
+    public override int HostThreads => context.CpuOptions.EffectiveThreads;
 
     // A table on the device, or nothing for an empty matrix (a table needs width ≥ 1).
     private sealed class TableOperand(DeviceTable? table, int rows, int columns) : DenseOperand(rows, columns)

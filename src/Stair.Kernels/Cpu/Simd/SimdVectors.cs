@@ -64,6 +64,9 @@ internal unsafe interface IFloatVector<TSelf>
 
     /// <summary>True when any lane of a differs from b (for finite lanes).</summary>
     static abstract bool AnyDifferent(TSelf a, TSelf b);
+
+    /// <summary>to[k·ldt + j] = from[j·ldf + k] for an 8 × 8 block (a copy: the same bits at every width).</summary>
+    static abstract void Transpose8x8(float* from, int ldf, float* to, int ldt);
 }
 
 /// <summary>A vector of <see cref="Count"/> double lanes.</summary>
@@ -99,6 +102,13 @@ internal unsafe interface IDoubleVector<TSelf>
 
     /// <summary>a·b + c with one rounding.</summary>
     static abstract TSelf Fma(TSelf a, TSelf b, TSelf c);
+
+    static abstract TSelf Div(TSelf a, TSelf b);
+
+    static abstract TSelf Abs(TSelf a);
+
+    /// <summary>Per lane: a &lt; b ? ifLess : otherwise (false for NaN).</summary>
+    static abstract TSelf SelectLess(TSelf a, TSelf b, TSelf ifLess, TSelf otherwise);
 
     /// <summary>The sum of the lanes, in the order of the runtime's Vector*.Sum for this width.</summary>
     static abstract double Sum(TSelf a);
@@ -146,6 +156,8 @@ internal readonly unsafe struct Float1(float x) : IFloatVector<Float1>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnyNonFinite(Float1 a) => !float.IsFinite(a.X);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnyDifferent(Float1 a, Float1 b) => a.X != b.X;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose8x8(float* from, int ldf, float* to, int ldt) => SimdTranspose.Scalar8x8(from, ldf, to, ldt);
 }
 
 internal readonly unsafe struct Float128(Vector128<float> x) : IFloatVector<Float128>
@@ -196,6 +208,8 @@ internal readonly unsafe struct Float128(Vector128<float> x) : IFloatVector<Floa
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnyNonFinite(Float128 a) => !Vector128.EqualsAll(a.X - a.X, Vector128<float>.Zero);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnyDifferent(Float128 a, Float128 b) => !Vector128.EqualsAll(a.X, b.X);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose8x8(float* from, int ldf, float* to, int ldt) => SimdTranspose.Scalar8x8(from, ldf, to, ldt);
 }
 
 internal readonly unsafe struct Float256(Vector256<float> x) : IFloatVector<Float256>
@@ -246,6 +260,8 @@ internal readonly unsafe struct Float256(Vector256<float> x) : IFloatVector<Floa
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnyNonFinite(Float256 a) => !Vector256.EqualsAll(a.X - a.X, Vector256<float>.Zero);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnyDifferent(Float256 a, Float256 b) => !Vector256.EqualsAll(a.X, b.X);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose8x8(float* from, int ldf, float* to, int ldt) => SimdTranspose.Avx8x8(from, ldf, to, ldt);
 }
 
 internal readonly unsafe struct Float512(Vector512<float> x) : IFloatVector<Float512>
@@ -296,6 +312,8 @@ internal readonly unsafe struct Float512(Vector512<float> x) : IFloatVector<Floa
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnyNonFinite(Float512 a) => !Vector512.EqualsAll(a.X - a.X, Vector512<float>.Zero);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnyDifferent(Float512 a, Float512 b) => !Vector512.EqualsAll(a.X, b.X);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose8x8(float* from, int ldf, float* to, int ldt) => SimdTranspose.Avx8x8(from, ldf, to, ldt);
 }
 
 internal readonly unsafe struct Double1(double x) : IDoubleVector<Double1>
@@ -339,6 +357,11 @@ internal readonly unsafe struct Double1(double x) : IDoubleVector<Double1>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Double1 Fma(Double1 a, Double1 b, Double1 c) => new(Math.FusedMultiplyAdd(a.X, b.X, c.X));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Double1 a) => a.X;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Double1 Div(Double1 a, Double1 b) => new(a.X / b.X);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Double1 Abs(Double1 a) => new(Math.Abs(a.X));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Double1 SelectLess(Double1 a, Double1 b, Double1 ifLess, Double1 otherwise) => a.X < b.X ? ifLess : otherwise;
 }
 
 internal readonly unsafe struct Double256(Vector256<double> x) : IDoubleVector<Double256>
@@ -389,6 +412,12 @@ internal readonly unsafe struct Double256(Vector256<double> x) : IDoubleVector<D
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Double256 Fma(Double256 a, Double256 b, Double256 c) => new(Vector256.FusedMultiplyAdd(a.X, b.X, c.X));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Double256 a) => Vector256.Sum(a.X);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Double256 Div(Double256 a, Double256 b) => new(a.X / b.X);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Double256 Abs(Double256 a) => new(Vector256.Abs(a.X));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Double256 SelectLess(Double256 a, Double256 b, Double256 ifLess, Double256 otherwise) => new(Vector256.ConditionalSelect(Vector256.LessThan(a.X, b.X), ifLess.X, otherwise.X));
 }
 
 internal readonly unsafe struct Double512(Vector512<double> x) : IDoubleVector<Double512>
@@ -441,6 +470,12 @@ internal readonly unsafe struct Double512(Vector512<double> x) : IDoubleVector<D
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Double512 Fma(Double512 a, Double512 b, Double512 c) => new(Vector512.FusedMultiplyAdd(a.X, b.X, c.X));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Double512 a) => Vector512.Sum(a.X);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Double512 Div(Double512 a, Double512 b) => new(a.X / b.X);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Double512 Abs(Double512 a) => new(Vector512.Abs(a.X));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Double512 SelectLess(Double512 a, Double512 b, Double512 ifLess, Double512 otherwise) => new(Vector512.ConditionalSelect(Vector512.LessThan(a.X, b.X), ifLess.X, otherwise.X));
 }
 
 /// <summary>A kernel body written once for every tier: <see cref="SimdDispatch.Run"/> calls it with the tier's vector types.</summary>
@@ -547,5 +582,41 @@ internal static unsafe class FloatLanes16
             }
         }
         return lanes[0];
+    }
+}
+
+/// <summary>The 8 × 8 float transposes behind <see cref="IFloatVector{TSelf}.Transpose8x8"/>.</summary>
+internal static unsafe class SimdTranspose
+{
+    public static void Scalar8x8(float* from, int ldf, float* to, int ldt)
+    {
+        for (int j = 0; j < 8; j++)
+        {
+            for (int k = 0; k < 8; k++)
+            {
+                to[k * (long)ldt + j] = from[j * (long)ldf + k];
+            }
+        }
+    }
+
+    // The classic unpack / shuffle / 128-bit permute sequence on eight 256-bit rows (AVX, in both vector tiers).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Avx8x8(float* from, int ldf, float* to, int ldt)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(from), r1 = Avx.LoadVector256(from + ldf), r2 = Avx.LoadVector256(from + 2L * ldf),
+            r3 = Avx.LoadVector256(from + 3L * ldf), r4 = Avx.LoadVector256(from + 4L * ldf), r5 = Avx.LoadVector256(from + 5L * ldf),
+            r6 = Avx.LoadVector256(from + 6L * ldf), r7 = Avx.LoadVector256(from + 7L * ldf);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3),
+            t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE),
+            u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(to, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(to + ldt, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(to + 2L * ldt, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(to + 3L * ldt, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(to + 4L * ldt, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(to + 5L * ldt, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(to + 6L * ldt, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(to + 7L * ldt, Avx.Permute2x128(u3, u7, 0x31));
     }
 }
