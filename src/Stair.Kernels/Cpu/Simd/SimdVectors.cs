@@ -53,6 +53,9 @@ internal unsafe interface IFloatVector<TSelf>
     /// <summary>Bit l set when lane l of a is ≥ lane l of b (false for NaN).</summary>
     static abstract ulong GreaterOrEqualMask(TSelf a, TSelf b);
 
+    /// <summary>Bit l set when lane l of a is &gt; lane l of b (false for NaN).</summary>
+    static abstract ulong GreaterThanMask(TSelf a, TSelf b);
+
     /// <summary>The bitwise OR of the lanes' bit patterns.</summary>
     static abstract TSelf OrBits(TSelf a, TSelf b);
 
@@ -148,6 +151,8 @@ internal readonly unsafe struct Float1(float x) : IFloatVector<Float1>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong GreaterOrEqualMask(Float1 a, Float1 b) => a.X >= b.X ? 1UL : 0UL;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong GreaterThanMask(Float1 a, Float1 b) => a.X > b.X ? 1UL : 0UL;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Float1 OrBits(Float1 a, Float1 b) => new(BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(a.X) | BitConverter.SingleToUInt32Bits(b.X)));
 
@@ -199,6 +204,8 @@ internal readonly unsafe struct Float128(Vector128<float> x) : IFloatVector<Floa
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong GreaterOrEqualMask(Float128 a, Float128 b) => Vector128.GreaterThanOrEqual(a.X, b.X).ExtractMostSignificantBits();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong GreaterThanMask(Float128 a, Float128 b) => Vector128.GreaterThan(a.X, b.X).ExtractMostSignificantBits();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float128 OrBits(Float128 a, Float128 b) => new(a.X | b.X);
 
@@ -252,6 +259,8 @@ internal readonly unsafe struct Float256(Vector256<float> x) : IFloatVector<Floa
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong GreaterOrEqualMask(Float256 a, Float256 b) => Vector256.GreaterThanOrEqual(a.X, b.X).ExtractMostSignificantBits();
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong GreaterThanMask(Float256 a, Float256 b) => Vector256.GreaterThan(a.X, b.X).ExtractMostSignificantBits();
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float256 OrBits(Float256 a, Float256 b) => new(a.X | b.X);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -303,6 +312,8 @@ internal readonly unsafe struct Float512(Vector512<float> x) : IFloatVector<Floa
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong GreaterOrEqualMask(Float512 a, Float512 b) => Vector512.GreaterThanOrEqual(a.X, b.X).ExtractMostSignificantBits();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong GreaterThanMask(Float512 a, Float512 b) => Vector512.GreaterThan(a.X, b.X).ExtractMostSignificantBits();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float512 OrBits(Float512 a, Float512 b) => new(a.X | b.X);
 
