@@ -40,7 +40,7 @@ internal static class ThinAlgebra
 
     // One part per block of eight rows of M: its tiles over every chunk of input rows, so each entry's sum runs over
     // the rows in order whichever thread takes the part.
-    private sealed class TransposedProductJob : ParallelJob
+    private sealed class TransposedProductJob : ParallelJob, ISimdParts
     {
         private readonly float[] _a, _b;
         private readonly int _la, _lb, _n;
@@ -56,21 +56,10 @@ internal static class ThinAlgebra
 
         public double[] Result { get; }
 
-        public override void Execute(int part)
-        {
-            var kernel = new PartKernel(this, part);
-            SimdDispatch.Run(_tier, ref kernel);
-        }
+        public override void Execute(int part) => SimdDispatch.RunPart(_tier, this, part);
 
-        private readonly struct PartKernel(TransposedProductJob job, int part) : ISimdKernel
-        {
-            public void Run<TVec, TDouble>()
-                where TVec : struct, IFloatVector<TVec>
-                where TDouble : struct, IDoubleVector<TDouble>
-                => job.ExecutePart<TDouble>(part);
-        }
-
-        private unsafe void ExecutePart<TDouble>(int part)
+        public unsafe void ExecutePart<TVec, TDouble>(int part)
+            where TVec : struct, IFloatVector<TVec>
             where TDouble : struct, IDoubleVector<TDouble>
         {
             int tileJ = 2 * TDouble.Count;

@@ -133,7 +133,7 @@ internal sealed unsafe class CpuWhiteningDevice(SimdTier tier, int threads) : Wh
 
     // Two phases: column means in float64 over column blocks (rows in order, so any thread count gives the same
     // means), then row blocks write the centered rows and, tile by tile, the transposed copy.
-    private sealed class CenterJob : ParallelJob
+    private sealed class CenterJob : ParallelJob, ISimdParts
     {
         private const int ColumnBlock = 256, RowBlock = 64, Tile = 64;
         private readonly ReadOnlyMemory<float> _features;
@@ -163,22 +163,10 @@ internal sealed unsafe class CpuWhiteningDevice(SimdTier tier, int threads) : Wh
             CpuWorkerPool.Shared.Run(this, threads);
         }
 
-        public override void Execute(int part)
-        {
-            var kernel = new PartKernel(this, part);
-            SimdDispatch.Run(_tier, ref kernel);
-        }
-
-        private readonly struct PartKernel(CenterJob job, int part) : ISimdKernel
-        {
-            public void Run<TVec, TDouble>()
-                where TVec : struct, IFloatVector<TVec>
-                where TDouble : struct, IDoubleVector<TDouble>
-                => job.ExecutePart<TVec, TDouble>(part);
-        }
+        public override void Execute(int part) => SimdDispatch.RunPart(_tier, this, part);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void ExecutePart<TVec, TDouble>(int part)
+        public void ExecutePart<TVec, TDouble>(int part)
             where TVec : struct, IFloatVector<TVec>
             where TDouble : struct, IDoubleVector<TDouble>
         {

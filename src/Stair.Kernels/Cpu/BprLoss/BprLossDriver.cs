@@ -11,7 +11,7 @@ using Stair.Kernels.Cpu.Simd;
 namespace Stair.Kernels.Cpu.BprLoss;
 
 [SkipLocalsInit]
-internal sealed unsafe class BprLossDriver : ParallelJob
+internal sealed unsafe class BprLossDriver : ParallelJob, ISimdParts
 {
     // Below this many triples per part the pool's wake-up costs more than the work.
     private const int TriplesPerPart = 1024;
@@ -86,22 +86,11 @@ internal sealed unsafe class BprLossDriver : ParallelJob
         return loss / b;
     }
 
-    public override void Execute(int part)
-    {
-        var kernel = new PartKernel(this, part);
-        SimdDispatch.Run(_tier, ref kernel);
-    }
+    public override void Execute(int part) => SimdDispatch.RunPart(_tier, this, part);
 
-    private readonly struct PartKernel(BprLossDriver driver, int part) : ISimdKernel
-    {
-        public void Run<TVec, TDouble>()
-            where TVec : struct, IFloatVector<TVec>
-            where TDouble : struct, IDoubleVector<TDouble>
-            => driver.ExecutePart<TVec>(part);
-    }
-
-    private void ExecutePart<TVec>(int part)
+    public void ExecutePart<TVec, TDouble>(int part)
         where TVec : struct, IFloatVector<TVec>
+        where TDouble : struct, IDoubleVector<TDouble>
     {
         if (_phase == 0)
         {

@@ -127,7 +127,7 @@ internal static unsafe class KnnExact
 
     // Phase 1 (rows == null): the norm of every item. Phase 2: the packed rows divided by their norms,
     // and a hash of each result's bits.
-    private sealed class NormalizeJob(float* features, double[] norms, int columns, SimdTier tier) : ParallelJob
+    private sealed class NormalizeJob(float* features, double[] norms, int columns, SimdTier tier) : ParallelJob, ISimdParts
     {
         private const int RowsPerPart = 64;
         private int _count;
@@ -141,22 +141,10 @@ internal static unsafe class KnnExact
             PartCount = (count + RowsPerPart - 1) / RowsPerPart;
         }
 
-        public override void Execute(int part)
-        {
-            var kernel = new PartKernel(this, part);
-            SimdDispatch.Run(tier, ref kernel);
-        }
-
-        private readonly struct PartKernel(NormalizeJob job, int part) : ISimdKernel
-        {
-            public void Run<TVec, TDouble>()
-                where TVec : struct, IFloatVector<TVec>
-                where TDouble : struct, IDoubleVector<TDouble>
-                => job.ExecutePart<TVec, TDouble>(part);
-        }
+        public override void Execute(int part) => SimdDispatch.RunPart(tier, this, part);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void ExecutePart<TVec, TDouble>(int part)
+        public void ExecutePart<TVec, TDouble>(int part)
             where TVec : struct, IFloatVector<TVec>
             where TDouble : struct, IDoubleVector<TDouble>
         {
@@ -286,7 +274,7 @@ internal static unsafe class KnnExact
         return result;
     }
 
-    private sealed class FinishJob : ParallelJob
+    private sealed class FinishJob : ParallelJob, ISimdParts
     {
         private const int RowsPerPart = 64;
         private readonly KnnRows _rows;
@@ -317,21 +305,10 @@ internal static unsafe class KnnExact
         /// <summary>False: packed and zero rows. True: the thinned duplicates (they read their leaders' lists).</summary>
         public bool Duplicates;
 
-        public override void Execute(int part)
-        {
-            var kernel = new PartKernel(this, part);
-            SimdDispatch.Run(_tier, ref kernel);
-        }
+        public override void Execute(int part) => SimdDispatch.RunPart(_tier, this, part);
 
-        private readonly struct PartKernel(FinishJob job, int part) : ISimdKernel
-        {
-            public void Run<TVec, TDouble>()
-                where TVec : struct, IFloatVector<TVec>
-                where TDouble : struct, IDoubleVector<TDouble>
-                => job.ExecutePart<TDouble>(part);
-        }
-
-        private void ExecutePart<TDouble>(int part)
+        public void ExecutePart<TVec, TDouble>(int part)
+            where TVec : struct, IFloatVector<TVec>
             where TDouble : struct, IDoubleVector<TDouble>
         {
             int end = Math.Min(_items, (part + 1) * RowsPerPart), k = _k, columns = _rows.Columns;

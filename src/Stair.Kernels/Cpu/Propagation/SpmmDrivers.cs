@@ -63,45 +63,46 @@ internal static unsafe class SpmmDrivers
             int j = 0;
             for (; j + 4 * w <= width; j += 4 * w)
             {
-                Chunk4<TVec, TEpilogue, TFilter>(a, x, width, row, kBegin, kEnd, j, epilogue, filter);
+                Chunk<TVec, TEpilogue, TFilter>(4, a, x, width, row, kBegin, kEnd, j, epilogue, filter);
             }
             if (w > 1 && j + 2 * w <= width)
             {
-                Chunk2<TVec, TEpilogue, TFilter>(a, x, width, row, kBegin, kEnd, j, epilogue, filter);
+                Chunk<TVec, TEpilogue, TFilter>(2, a, x, width, row, kBegin, kEnd, j, epilogue, filter);
                 j += 2 * w;
             }
             if (w > 8 && j + w <= width)
             {
-                Chunk1<TVec, TEpilogue, TFilter>(a, x, width, row, kBegin, kEnd, j, epilogue, filter);
+                Chunk<TVec, TEpilogue, TFilter>(1, a, x, width, row, kBegin, kEnd, j, epilogue, filter);
                 j += w;
             }
             if (w >= 8)
             {
                 if (j + 8 <= width)
                 {
-                    Chunk1<Float256, TEpilogue, TFilter>(a, x, width, row, kBegin, kEnd, j, epilogue, filter);
+                    Chunk<Float256, TEpilogue, TFilter>(1, a, x, width, row, kBegin, kEnd, j, epilogue, filter);
                     j += 8;
                 }
                 if (j + 4 <= width)
                 {
-                    Chunk1<Float128, TEpilogue, TFilter>(a, x, width, row, kBegin, kEnd, j, epilogue, filter);
+                    Chunk<Float128, TEpilogue, TFilter>(1, a, x, width, row, kBegin, kEnd, j, epilogue, filter);
                     j += 4;
                 }
             }
             for (; j + 4 <= width; j += 4)
             {
-                Chunk4<Float1, TEpilogue, TFilter>(a, x, width, row, kBegin, kEnd, j, epilogue, filter);
+                Chunk<Float1, TEpilogue, TFilter>(4, a, x, width, row, kBegin, kEnd, j, epilogue, filter);
             }
             for (; j < width; j++)
             {
-                Chunk1<Float1, TEpilogue, TFilter>(a, x, width, row, kBegin, kEnd, j, epilogue, filter);
+                Chunk<Float1, TEpilogue, TFilter>(1, a, x, width, row, kBegin, kEnd, j, epilogue, filter);
             }
         }
     }
 
-    // Columns [j, j + 4W) of one output row: four accumulators held across the row's entries.
+    // Columns [j, j + vectors·W) of one output row (vectors = 1, 2 or 4, a constant at each call): that many
+    // accumulators held across the row's entries.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Chunk4<TVec, TEpilogue, TFilter>(CsrView a, float* x, int width, int row, int kBegin, int kEnd, int j, TEpilogue epilogue, TFilter filter)
+    private static void Chunk<TVec, TEpilogue, TFilter>(int vectors, CsrView a, float* x, int width, int row, int kBegin, int kEnd, int j, TEpilogue epilogue, TFilter filter)
         where TVec : struct, IFloatVector<TVec>
         where TEpilogue : struct, IRowEpilogue
         where TFilter : struct, IColumnFilter
@@ -117,54 +118,25 @@ internal static unsafe class SpmmDrivers
             TVec v = TVec.Splat(a.Values[k]);
             float* xr = x + (long)a.Columns[k] * width + j;
             acc0 = TVec.Fma(TVec.Load(xr), v, acc0);
-            acc1 = TVec.Fma(TVec.Load(xr + w), v, acc1);
-            acc2 = TVec.Fma(TVec.Load(xr + 2 * w), v, acc2);
-            acc3 = TVec.Fma(TVec.Load(xr + 3 * w), v, acc3);
+            if (vectors >= 2)
+            {
+                acc1 = TVec.Fma(TVec.Load(xr + w), v, acc1);
+            }
+            if (vectors == 4)
+            {
+                acc2 = TVec.Fma(TVec.Load(xr + 2 * w), v, acc2);
+                acc3 = TVec.Fma(TVec.Load(xr + 3 * w), v, acc3);
+            }
         }
         epilogue.Store(row, j, acc0);
-        epilogue.Store(row, j + w, acc1);
-        epilogue.Store(row, j + 2 * w, acc2);
-        epilogue.Store(row, j + 3 * w, acc3);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Chunk2<TVec, TEpilogue, TFilter>(CsrView a, float* x, int width, int row, int kBegin, int kEnd, int j, TEpilogue epilogue, TFilter filter)
-        where TVec : struct, IFloatVector<TVec>
-        where TEpilogue : struct, IRowEpilogue
-        where TFilter : struct, IColumnFilter
-    {
-        int w = TVec.Count;
-        TVec acc0 = TVec.Zero, acc1 = acc0;
-        for (int k = kBegin; k < kEnd; k++)
+        if (vectors >= 2)
         {
-            if (filter.Skips(a.Columns[k]))
-            {
-                continue;
-            }
-            TVec v = TVec.Splat(a.Values[k]);
-            float* xr = x + (long)a.Columns[k] * width + j;
-            acc0 = TVec.Fma(TVec.Load(xr), v, acc0);
-            acc1 = TVec.Fma(TVec.Load(xr + w), v, acc1);
+            epilogue.Store(row, j + w, acc1);
         }
-        epilogue.Store(row, j, acc0);
-        epilogue.Store(row, j + w, acc1);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Chunk1<TVec, TEpilogue, TFilter>(CsrView a, float* x, int width, int row, int kBegin, int kEnd, int j, TEpilogue epilogue, TFilter filter)
-        where TVec : struct, IFloatVector<TVec>
-        where TEpilogue : struct, IRowEpilogue
-        where TFilter : struct, IColumnFilter
-    {
-        TVec acc = TVec.Zero;
-        for (int k = kBegin; k < kEnd; k++)
+        if (vectors == 4)
         {
-            if (filter.Skips(a.Columns[k]))
-            {
-                continue;
-            }
-            acc = TVec.Fma(TVec.Load(x + (long)a.Columns[k] * width + j), TVec.Splat(a.Values[k]), acc);
+            epilogue.Store(row, j + 2 * w, acc2);
+            epilogue.Store(row, j + 3 * w, acc3);
         }
-        epilogue.Store(row, j, acc);
     }
 }

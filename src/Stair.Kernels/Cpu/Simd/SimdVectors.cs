@@ -497,6 +497,14 @@ internal interface ISimdKernel
         where TDouble : struct, IDoubleVector<TDouble>;
 }
 
+/// <summary>A parallel job whose parts are kernel bodies written once for every tier (see <see cref="SimdDispatch.RunPart"/>).</summary>
+internal interface ISimdParts
+{
+    void ExecutePart<TFloat, TDouble>(int part)
+        where TFloat : struct, IFloatVector<TFloat>
+        where TDouble : struct, IDoubleVector<TDouble>;
+}
+
 /// <summary>The single place a <see cref="SimdTier"/> becomes code, and the record of which tiers' code ran.</summary>
 internal static class SimdDispatch
 {
@@ -521,6 +529,23 @@ internal static class SimdDispatch
             default:
                 throw new ArgumentOutOfRangeException(nameof(tier), tier, "Pass a resolved SIMD tier (not Auto).");
         }
+    }
+
+    /// <summary>Runs part <paramref name="part"/> of <paramref name="job"/> with the vector types of <paramref name="tier"/>.</summary>
+    public static void RunPart<TJob>(SimdTier tier, TJob job, int part)
+        where TJob : class, ISimdParts
+    {
+        var kernel = new PartKernel<TJob>(job, part);
+        Run(tier, ref kernel);
+    }
+
+    private readonly struct PartKernel<TJob>(TJob job, int part) : ISimdKernel
+        where TJob : class, ISimdParts
+    {
+        public void Run<TFloat, TDouble>()
+            where TFloat : struct, IFloatVector<TFloat>
+            where TDouble : struct, IDoubleVector<TDouble>
+            => job.ExecutePart<TFloat, TDouble>(part);
     }
 
     // The record names the tier of the vector types that actually run, not the tier asked for.
