@@ -106,24 +106,29 @@ internal sealed unsafe class KnnCandidates
         public void Run<TVec, TDouble>()
             where TVec : struct, IFloatVector<TVec>
             where TDouble : struct, IDoubleVector<TDouble>
+            => state.OfferBlock<TVec>(c, ldc, r0, rFrom, rTo, c0, cFrom, cTo, toRows, toColumns);
+    }
+
+    [SkipLocalsInit]
+    private void OfferBlock<TVec>(float* c, int ldc, int r0, int rFrom, int rTo, int c0, int cFrom, int cTo, bool toRows, bool toColumns)
+        where TVec : struct, IFloatVector<TVec>
+    {
+        fixed (float* threshold = _threshold)
         {
-            fixed (float* threshold = state._threshold)
+            for (int r = rFrom; r < rTo; r++)
             {
-                for (int r = rFrom; r < rTo; r++)
+                int row = r0 + r;
+                float* line = c + (long)r * ldc;
+                int j = cFrom;
+                for (; j + TVec.Count <= cTo; j += TVec.Count)
                 {
-                    int row = r0 + r;
-                    float* line = c + (long)r * ldc;
-                    int j = cFrom;
-                    for (; j + TVec.Count <= cTo; j += TVec.Count)
+                    OfferChunk<TVec>(threshold, line, row, c0, j, toRows, toColumns);
+                }
+                if (TVec.Count > 1)
+                {
+                    for (; j < cTo; j++)
                     {
-                        state.OfferChunk<TVec>(threshold, line, row, c0, j, toRows, toColumns);
-                    }
-                    if (TVec.Count > 1)
-                    {
-                        for (; j < cTo; j++)
-                        {
-                            state.OfferChunk<Float1>(threshold, line, row, c0, j, toRows, toColumns);
-                        }
+                        OfferChunk<Float1>(threshold, line, row, c0, j, toRows, toColumns);
                     }
                 }
             }
