@@ -3,7 +3,7 @@
 // angle between two column spaces (sign- and rotation-free comparison).
 using MathNet.Numerics.LinearAlgebra;
 using MathNet.Numerics.LinearAlgebra.Factorization;
-using Stair.Kernels.WhiteningCore;
+using Stair.Kernels.WhiteningAlgebra;
 
 namespace Stair.Kernels.Validation;
 
@@ -45,7 +45,7 @@ internal static class WhiteningReference
         for (int j = 0; j < rank; j++)
         {
             double[] u = svd.U.Column(j).ToArray();
-            int sign = HostDense.SignOf(u);
+            int sign = HostMatrixOps.SignOf(u);
             for (int i = 0; i < items; i++)
             {
                 w[i * d + j] = sign * u[i] * scale;

@@ -2,7 +2,7 @@
 // a float64 SVD (MathNet), as the sine of the largest principal angle between the computed
 // and the reference top-d column spaces (sign- and rotation-free), plus the sign rule.
 using System.Diagnostics;
-using Stair.Kernels.WhiteningCore;
+using Stair.Kernels.WhiteningAlgebra;
 
 namespace Stair.Kernels.Validation;
 
@@ -90,7 +90,7 @@ internal static class WhiteningValidation
             {
                 column[i] = m.Embedding[i * d + j];
             }
-            if (HostDense.SignOf(column) < 0)
+            if (HostMatrixOps.SignOf(column) < 0)
             {
                 return false;
             }
@@ -102,7 +102,7 @@ internal static class WhiteningValidation
     // (σ_{d+p+1}/σ_d)^(2q+1) = 0.95^(32·7) ≈ 1e-5 (Halko et al. 2011), inside the tolerance like the exact path.
     private static float[] Features(int items, int columns, ulong seed)
     {
-        float[] g = HostDense.Gaussian(items, columns, seed);
+        float[] g = HostMatrixOps.Gaussian(items, columns, seed);
         for (int i = 0; i < items; i++)
         {
             for (int c = 0; c < columns; c++)

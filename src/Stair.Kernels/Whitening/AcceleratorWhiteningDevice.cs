@@ -6,12 +6,16 @@ using Stair.Kernels.Gpu;
 using Stair.Kernels.Gpu.Dense;
 using Stair.Kernels.Gpu.Whitening;
 
-namespace Stair.Kernels.WhiteningCore;
+namespace Stair.Kernels.WhiteningAlgebra;
 
 internal sealed class AcceleratorWhiteningDevice(ComputeContext context, IlgpuDevice device) : WhiteningDevice
 {
     private readonly WhiteningKernels _kernels = device.Kernels<WhiteningKernels>();
     private readonly DenseKernels _dense = device.Kernels<DenseKernels>();
+
+    public override SimdTier HostTier { get; } = SimdTiers.Resolve(context.CpuOptions.Tier);
+
+    public override int HostThreads => context.CpuOptions.EffectiveThreads;
 
     // A table on the device, or nothing for an empty matrix (a table needs width ≥ 1).
     private sealed class TableOperand(DeviceTable? table, int rows, int columns) : DenseOperand(rows, columns)

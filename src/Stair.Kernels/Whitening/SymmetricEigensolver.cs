@@ -3,12 +3,13 @@
 // for the wanted eigenvalues (several shifts per SIMD register), inverse iteration on the
 // tridiagonal (re-orthogonalized inside clusters), and the reflectors applied back to the t
 // vectors only. Cost ≈ 4/3·n³ + 2·t·n² flops; single-threaded and deterministic (the same bits
-// for any thread count or SIMD tier option of the caller).
-using System.Numerics;
+// for any thread count). The vector helpers are written once over the double vectors of Cpu/Simd
+// and run with the caller's SIMD tier; their sums are grouped by the tier's width, so tiers
+// agree up to float64 rounding (bisection gives the same bits on every tier).
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
+using Stair.Kernels.Cpu.Simd;
 
-namespace Stair.Kernels.WhiteningCore;
+namespace Stair.Kernels.WhiteningAlgebra;
 
 internal static class SymmetricEigensolver
 {
@@ -22,8 +23,32 @@ internal static class SymmetricEigensolver
     /// The t largest eigenvalues of the symmetric n × n row-major <paramref name="a"/> (only its symmetric part
     /// 0.5·(a + aᵀ) is used), descending, and their unit eigenvectors as the rows of a t × n row-major array.
     /// </summary>
+    /// <param name="a">The matrix.</param>
+    /// <param name="n">Its order.</param>
+    /// <param name="t">How many eigenpairs.</param>
+    /// <param name="tier">A resolved SIMD tier for the vector helpers.</param>
+    public static (double[] Values, double[] VectorRows) Top(ReadOnlySpan<double> a, int n, int t, SimdTier tier)
+    {
+        var kernel = new TopKernel(a, n, t);
+        SimdDispatch.Run(tier, ref kernel);
+        return kernel.Result;
+    }
+
+    private ref struct TopKernel(ReadOnlySpan<double> a, int n, int t) : ISimdKernel
+    {
+        private readonly ReadOnlySpan<double> _a = a;
+
+        public (double[] Values, double[] VectorRows) Result;
+
+        public void Run<TVec, TDouble>()
+            where TVec : struct, IFloatVector<TVec>
+            where TDouble : struct, IDoubleVector<TDouble>
+            => Result = Top<TDouble>(_a, n, t);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static (double[] Values, double[] VectorRows) Top(ReadOnlySpan<double> a, int n, int t)
+    private static (double[] Values, double[] VectorRows) Top<TDouble>(ReadOnlySpan<double> a, int n, int t)
+        where TDouble : struct, IDoubleVector<TDouble>
     {
         if (n < 0 || a.Length < n * n)
         {
@@ -81,10 +106,10 @@ internal static class SymmetricEigensolver
             var diagonal = new double[n];
             var off = new double[Math.Max(1, n - 1)];
             var tau = new double[n];
-            Tridiagonalize(w, n, diagonal, off, tau, reflectors);
-            Bisect(diagonal, off, n, t, values);
-            InverseIteration(diagonal, off, n, values, rows);
-            BackTransform(reflectors, tau, n, rows, t);
+            Tridiagonalize<TDouble>(w, n, diagonal, off, tau, reflectors);
+            Bisect<TDouble>(diagonal, off, n, t, values);
+            InverseIteration<TDouble>(diagonal, off, n, values, rows);
+            BackTransform<TDouble>(reflectors, tau, n, rows, t);
             return (values, rows);
         }
         finally
@@ -99,7 +124,8 @@ internal static class SymmetricEigensolver
     /// v_k is stored in row k of <paramref name="v"/> (entries k+1 … n−1). Works on the lower triangle of w in place.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tridiagonalize(double[] w, int n, double[] diagonal, double[] off, double[] tau, double[] v)
+    private static void Tridiagonalize<TDouble>(double[] w, int n, double[] diagonal, double[] off, double[] tau, double[] v)
+        where TDouble : struct, IDoubleVector<TDouble>
     {
         var p = new double[n];
         for (int k = 0; k < n - 1; k++)
@@ -139,13 +165,13 @@ internal static class SymmetricEigensolver
             {
                 ReadOnlySpan<double> row = w.AsSpan((s + i) * n + s, i);
                 double vi = vk[i];
-                ps[i] += DotAxpy(row, vk[..i], vi, ps[..i]) + w[(s + i) * n + s + i] * vi;
+                ps[i] += DotAxpy<TDouble>(row, vk[..i], vi, ps[..i]) + w[(s + i) * n + s + i] * vi;
             }
             for (int i = 0; i < m; i++)
             {
                 ps[i] *= tk;
             }
-            double half = 0.5 * tk * Dot(ps, vk);
+            double half = 0.5 * tk * Dot<TDouble>(ps, vk);
             for (int i = 0; i < m; i++)
             {
                 ps[i] -= half * vk[i];
@@ -153,7 +179,7 @@ internal static class SymmetricEigensolver
             // A22 ← A22 − v·pᵀ − p·vᵀ on the lower triangle (diagonal included).
             for (int i = 0; i < m; i++)
             {
-                Rank2(w.AsSpan((s + i) * n + s, i + 1), vk[i], ps[..(i + 1)], ps[i], vk[..(i + 1)]);
+                Rank2<TDouble>(w.AsSpan((s + i) * n + s, i + 1), vk[i], ps[..(i + 1)], ps[i], vk[..(i + 1)]);
             }
         }
         diagonal[n - 1] = w[(n - 1) * n + n - 1];
@@ -165,7 +191,8 @@ internal static class SymmetricEigensolver
 
     /// <summary>The t largest eigenvalues of the tridiagonal (diagonal, off), descending, to ~4ε‖T‖ by bisection on Sturm counts.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Bisect(double[] d, double[] e, int n, int t, double[] values)
+    private static void Bisect<TDouble>(double[] d, double[] e, int n, int t, double[] values)
+        where TDouble : struct, IDoubleVector<TDouble>
     {
         double lower = double.MaxValue, upper = double.MinValue, norm = 0;
         var e2 = new double[n];
@@ -190,19 +217,41 @@ internal static class SymmetricEigensolver
         double tolerance = 4 * 2.220446049250313e-16 * norm;
         lower -= tolerance + 2 * pivmin;
         upper += tolerance + 2 * pivmin;
-        // Two registers of shifts per pass: two independent division chains hide each other's latency.
-        int lanes = Vector<double>.Count, width = 2 * lanes;
-        Span<double> target = stackalloc double[width];
-        Span<double> lo = stackalloc double[width], hi = stackalloc double[width];
-        Span<double> mid = stackalloc double[width];
-        Span<long> count = stackalloc long[width];
-        var vPiv = new Vector<double>(pivmin);
-        var vNegPiv = new Vector<double>(-pivmin);
-        for (int first = 0; first < t; first += width)
+        // Eight shifts per pass on every tier (two 4-lane registers on the vector tiers: two independent division
+        // chains hide each other's latency; eight scalar chains on the scalar tier), so every tier bisects alike.
+        if (TDouble.Count >= 4)
         {
-            // Lane r looks for the (n − 1 − j)-th smallest eigenvalue, j = first + r: the x where the count of
-            // eigenvalues below x passes n − 1 − j.
-            for (int r = 0; r < width; r++)
+            BisectShifts<Double256>(d, e2, n, t, lower, upper, tolerance, pivmin, values);
+        }
+        else
+        {
+            BisectShifts<Double1>(d, e2, n, t, lower, upper, tolerance, pivmin, values);
+        }
+        // Bisection per index is monotone up to its tolerance; make the order exact.
+        for (int j = 1; j < t; j++)
+        {
+            if (values[j] > values[j - 1])
+            {
+                values[j] = values[j - 1];
+            }
+        }
+    }
+
+    // Sturm-count bisection for eight eigenvalues at a time: lane r of a pass looks for the (n − 1 − j)-th smallest
+    // eigenvalue, j = first + r, as the x where the count of eigenvalues below x passes n − 1 − j.
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void BisectShifts<TVec>(double[] d, double[] e2, int n, int t, double lower, double upper, double tolerance, double pivmin, double[] values)
+        where TVec : struct, IDoubleVector<TVec>
+    {
+        const int Width = 8;
+        int w = TVec.Count;
+        double* target = stackalloc double[Width], lo = stackalloc double[Width], hi = stackalloc double[Width];
+        double* mid = stackalloc double[Width], count = stackalloc double[Width];
+        TVec piv = TVec.Splat(pivmin), negPiv = TVec.Splat(-pivmin), one = TVec.Splat(1);
+        for (int first = 0; first < t; first += Width)
+        {
+            for (int r = 0; r < Width; r++)
             {
                 int j = Math.Min(first + r, t - 1);
                 target[r] = n - 1 - j;
@@ -212,7 +261,7 @@ internal static class SymmetricEigensolver
             for (int iteration = 0; iteration < 200; iteration++)
             {
                 bool done = true;
-                for (int r = 0; r < width; r++)
+                for (int r = 0; r < Width; r++)
                 {
                     mid[r] = 0.5 * (lo[r] + hi[r]);
                     if (hi[r] - lo[r] > tolerance && mid[r] > lo[r] && mid[r] < hi[r])
@@ -224,29 +273,52 @@ internal static class SymmetricEigensolver
                 {
                     break;
                 }
-                var x = new Vector<double>(mid);
-                var y = new Vector<double>(mid[lanes..]);
-                var countX = Vector<long>.Zero;
-                var countY = Vector<long>.Zero;
-                Vector<double> qx = new Vector<double>(d[0]) - x, qy = new Vector<double>(d[0]) - y;
-                qx = Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(qx), vPiv), vNegPiv, qx);
-                qy = Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(qy), vPiv), vNegPiv, qy);
-                countX -= Vector.LessThan(qx, Vector<double>.Zero);
-                countY -= Vector.LessThan(qy, Vector<double>.Zero);
+                // Lanes 0..w−1 in x0, then x1 (w = 4), or one shift per register (w = 1).
+                TVec x0 = TVec.Load(mid), x1 = TVec.Load(mid + w), x2 = x0, x3 = x0, x4 = x0, x5 = x0, x6 = x0, x7 = x0;
+                if (w == 1)
+                {
+                    (x2, x3, x4, x5, x6, x7) = (TVec.Load(mid + 2), TVec.Load(mid + 3), TVec.Load(mid + 4), TVec.Load(mid + 5), TVec.Load(mid + 6), TVec.Load(mid + 7));
+                }
+                TVec c0 = TVec.Zero, c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+                TVec d0 = TVec.Splat(d[0]);
+                TVec q0 = SturmFirst(d0, x0, piv, negPiv, one, ref c0), q1 = SturmFirst(d0, x1, piv, negPiv, one, ref c1);
+                TVec q2 = q0, q3 = q0, q4 = q0, q5 = q0, q6 = q0, q7 = q0;
+                if (w == 1)
+                {
+                    q2 = SturmFirst(d0, x2, piv, negPiv, one, ref c2);
+                    q3 = SturmFirst(d0, x3, piv, negPiv, one, ref c3);
+                    q4 = SturmFirst(d0, x4, piv, negPiv, one, ref c4);
+                    q5 = SturmFirst(d0, x5, piv, negPiv, one, ref c5);
+                    q6 = SturmFirst(d0, x6, piv, negPiv, one, ref c6);
+                    q7 = SturmFirst(d0, x7, piv, negPiv, one, ref c7);
+                }
                 for (int i = 1; i < n; i++)
                 {
-                    var di = new Vector<double>(d[i]);
-                    var ei = new Vector<double>(e2[i - 1]);
-                    qx = di - x - ei / qx;
-                    qy = di - y - ei / qy;
-                    qx = Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(qx), vPiv), vNegPiv, qx);
-                    qy = Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(qy), vPiv), vNegPiv, qy);
-                    countX -= Vector.LessThan(qx, Vector<double>.Zero);
-                    countY -= Vector.LessThan(qy, Vector<double>.Zero);
+                    TVec di = TVec.Splat(d[i]), ei = TVec.Splat(e2[i - 1]);
+                    q0 = SturmNext(di, ei, x0, q0, piv, negPiv, one, ref c0);
+                    q1 = SturmNext(di, ei, x1, q1, piv, negPiv, one, ref c1);
+                    if (w == 1)
+                    {
+                        q2 = SturmNext(di, ei, x2, q2, piv, negPiv, one, ref c2);
+                        q3 = SturmNext(di, ei, x3, q3, piv, negPiv, one, ref c3);
+                        q4 = SturmNext(di, ei, x4, q4, piv, negPiv, one, ref c4);
+                        q5 = SturmNext(di, ei, x5, q5, piv, negPiv, one, ref c5);
+                        q6 = SturmNext(di, ei, x6, q6, piv, negPiv, one, ref c6);
+                        q7 = SturmNext(di, ei, x7, q7, piv, negPiv, one, ref c7);
+                    }
                 }
-                countX.CopyTo(count);
-                countY.CopyTo(count[lanes..]);
-                for (int r = 0; r < width; r++)
+                TVec.Store(c0, count);
+                TVec.Store(c1, count + w);
+                if (w == 1)
+                {
+                    TVec.Store(c2, count + 2);
+                    TVec.Store(c3, count + 3);
+                    TVec.Store(c4, count + 4);
+                    TVec.Store(c5, count + 5);
+                    TVec.Store(c6, count + 6);
+                    TVec.Store(c7, count + 7);
+                }
+                for (int r = 0; r < Width; r++)
                 {
                     // count = eigenvalues < mid: more than the target index means the eigenvalue is below mid.
                     if (count[r] > target[r])
@@ -259,19 +331,33 @@ internal static class SymmetricEigensolver
                     }
                 }
             }
-            for (int r = 0; r < width && first + r < t; r++)
+            for (int r = 0; r < Width && first + r < t; r++)
             {
                 values[first + r] = 0.5 * (lo[r] + hi[r]);
             }
         }
-        // Bisection per index is monotone up to its tolerance; make the order exact.
-        for (int j = 1; j < t; j++)
-        {
-            if (values[j] > values[j - 1])
-            {
-                values[j] = values[j - 1];
-            }
-        }
+    }
+
+    // q = d_0 − x (a pivot below pivmin replaced by −pivmin), counted when negative.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec SturmFirst<TVec>(TVec d0, TVec x, TVec piv, TVec negPiv, TVec one, ref TVec count)
+        where TVec : struct, IDoubleVector<TVec>
+    {
+        TVec q = TVec.Sub(d0, x);
+        q = TVec.SelectLess(TVec.Abs(q), piv, negPiv, q);
+        count = TVec.SelectLess(q, TVec.Zero, TVec.Add(count, one), count);
+        return q;
+    }
+
+    // q = (d_i − x) − e²_{i−1} / q (a pivot below pivmin replaced by −pivmin), counted when negative.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec SturmNext<TVec>(TVec di, TVec ei, TVec x, TVec q, TVec piv, TVec negPiv, TVec one, ref TVec count)
+        where TVec : struct, IDoubleVector<TVec>
+    {
+        q = TVec.Sub(TVec.Sub(di, x), TVec.Div(ei, q));
+        q = TVec.SelectLess(TVec.Abs(q), piv, negPiv, q);
+        count = TVec.SelectLess(q, TVec.Zero, TVec.Add(count, one), count);
+        return q;
     }
 
     /// <summary>
@@ -280,7 +366,8 @@ internal static class SymmetricEigensolver
     /// modified Gram–Schmidt against the earlier vectors of its cluster (eigenvalues within ClusterGap·‖T‖).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void InverseIteration(double[] d, double[] e, int n, double[] values, double[] rows)
+    private static void InverseIteration<TDouble>(double[] d, double[] e, int n, double[] values, double[] rows)
+        where TDouble : struct, IDoubleVector<TDouble>
     {
         int t = values.Length;
         double norm = 0;
@@ -318,9 +405,9 @@ internal static class SymmetricEigensolver
                 for (int r = clusterStart; r < j; r++)
                 {
                     ReadOnlySpan<double> y = rows.AsSpan(r * n, n);
-                    Axpy(-Dot(x, y), y, x);
+                    Axpy<TDouble>(-Dot<TDouble>(x, y), y, x);
                 }
-                double length = Math.Sqrt(Dot(x, x));
+                double length = Math.Sqrt(Dot<TDouble>(x, x));
                 if (!(length > 0) || !double.IsFinite(length))
                 {
                     // Degenerate (should not happen with a perturbed factorization): restart from a unit vector.
@@ -426,7 +513,8 @@ internal static class SymmetricEigensolver
 
     // x ← H_0·…·H_{n−3}·y for every row y: the reflectors in reverse order, each a dot and an axpy over k+1 … n−1.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BackTransform(double[] v, double[] tau, int n, double[] rows, int t)
+    private static void BackTransform<TDouble>(double[] v, double[] tau, int n, double[] rows, int t)
+        where TDouble : struct, IDoubleVector<TDouble>
     {
         for (int k = n - 2; k >= 0; k--)
         {
@@ -440,35 +528,25 @@ internal static class SymmetricEigensolver
             for (int r = 0; r < t; r++)
             {
                 Span<double> x = rows.AsSpan(r * n + s, n - s);
-                Axpy(-tk * Dot(vk, x), vk, x);
+                Axpy<TDouble>(-tk * Dot<TDouble>(vk, x), vk, x);
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
+    private static unsafe double Dot<TDouble>(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
+        where TDouble : struct, IDoubleVector<TDouble>
     {
-        int w = Vector<double>.Count, p = 0;
-        double s = 0;
-        if (Vector512.IsHardwareAccelerated && x.Length >= 8)
+        int w = TDouble.Count, p = 0;
+        double s;
+        fixed (double* px = x, py = y)
         {
-            var acc = Vector512<double>.Zero;
-            for (; p <= x.Length - 8; p += 8)
+            TDouble acc = TDouble.Zero;
+            for (; p <= x.Length - w; p += w)
             {
-                acc += Vector512.Create(x.Slice(p, 8)) * Vector512.Create(y.Slice(p, 8));
+                acc = TDouble.Add(acc, TDouble.Mul(TDouble.Load(px + p), TDouble.Load(py + p)));
             }
-            s = Vector512.Sum(acc);
-        }
-        else if (x.Length >= 2 * w)
-        {
-            var acc0 = Vector<double>.Zero;
-            var acc1 = Vector<double>.Zero;
-            for (; p <= x.Length - 2 * w; p += 2 * w)
-            {
-                acc0 += new Vector<double>(x.Slice(p)) * new Vector<double>(y.Slice(p));
-                acc1 += new Vector<double>(x.Slice(p + w)) * new Vector<double>(y.Slice(p + w));
-            }
-            s = Vector.Sum(acc0 + acc1);
+            s = TDouble.Sum(acc);
         }
         for (; p < x.Length; p++)
         {
@@ -479,34 +557,26 @@ internal static class SymmetricEigensolver
 
     // Returns row·x and adds alpha·row to y, in one pass over row.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double DotAxpy(ReadOnlySpan<double> row, ReadOnlySpan<double> x, double alpha, Span<double> y)
+    private static unsafe double DotAxpy<TDouble>(ReadOnlySpan<double> row, ReadOnlySpan<double> x, double alpha, Span<double> y)
+        where TDouble : struct, IDoubleVector<TDouble>
     {
-        int p = 0;
-        double s = 0;
-        if (Vector512.IsHardwareAccelerated && row.Length >= 8)
+        if (TDouble.Count > 4 && row.Length < TDouble.Count)
         {
-            var acc = Vector512<double>.Zero;
-            var va = Vector512.Create(alpha);
-            for (; p <= row.Length - 8; p += 8)
-            {
-                Vector512<double> r = Vector512.Create(row.Slice(p, 8));
-                acc += r * Vector512.Create(x.Slice(p, 8));
-                (Vector512.Create(y.Slice(p, 8)) + va * r).CopyTo(y.Slice(p, 8));
-            }
-            s = Vector512.Sum(acc);
+            // A row shorter than the tier's width still takes the 4-wide form (as it always did).
+            return DotAxpy<Double256>(row, x, alpha, y);
         }
-        else if (row.Length >= Vector<double>.Count)
+        int w = TDouble.Count, p = 0;
+        double s;
+        fixed (double* pr = row, px = x, py = y)
         {
-            int w = Vector<double>.Count;
-            var acc = Vector<double>.Zero;
-            var va = new Vector<double>(alpha);
+            TDouble acc = TDouble.Zero, va = TDouble.Splat(alpha);
             for (; p <= row.Length - w; p += w)
             {
-                var r = new Vector<double>(row.Slice(p));
-                acc += r * new Vector<double>(x.Slice(p));
-                (new Vector<double>(y.Slice(p)) + va * r).CopyTo(y.Slice(p));
+                TDouble r = TDouble.Load(pr + p);
+                acc = TDouble.Add(acc, TDouble.Mul(r, TDouble.Load(px + p)));
+                TDouble.Store(TDouble.Add(TDouble.Load(py + p), TDouble.Mul(va, r)), py + p);
             }
-            s = Vector.Sum(acc);
+            s = TDouble.Sum(acc);
         }
         for (; p < row.Length; p++)
         {
@@ -518,21 +588,25 @@ internal static class SymmetricEigensolver
 
     // y += alpha·x
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Axpy(double alpha, ReadOnlySpan<double> x, Span<double> y)
+    private static unsafe void Axpy<TDouble>(double alpha, ReadOnlySpan<double> x, Span<double> y)
+        where TDouble : struct, IDoubleVector<TDouble>
     {
-        int w = Vector<double>.Count, p = 0;
-        if (Vector512.IsHardwareAccelerated)
+        int w = TDouble.Count, p = 0;
+        fixed (double* px = x, py = y)
         {
-            var a8 = Vector512.Create(alpha);
-            for (; p <= x.Length - 8; p += 8)
+            TDouble va = TDouble.Splat(alpha);
+            for (; p <= x.Length - w; p += w)
             {
-                (Vector512.Create(y.Slice(p, 8)) + a8 * Vector512.Create(x.Slice(p, 8))).CopyTo(y.Slice(p, 8));
+                TDouble.Store(TDouble.Add(TDouble.Load(py + p), TDouble.Mul(va, TDouble.Load(px + p))), py + p);
             }
-        }
-        var va = new Vector<double>(alpha);
-        for (; p <= x.Length - w; p += w)
-        {
-            (new Vector<double>(y.Slice(p)) + va * new Vector<double>(x.Slice(p))).CopyTo(y.Slice(p));
+            if (w > 4)
+            {
+                Double256 v4 = Double256.Splat(alpha);
+                for (; p <= x.Length - 4; p += 4)
+                {
+                    Double256.Store(Double256.Add(Double256.Load(py + p), Double256.Mul(v4, Double256.Load(px + p))), py + p);
+                }
+            }
         }
         for (; p < x.Length; p++)
         {
@@ -540,25 +614,28 @@ internal static class SymmetricEigensolver
         }
     }
 
-    // row −= a·x + b·y
+    // row −= a·x + b·y, as (row − a·x) − b·y per element
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rank2(Span<double> row, double a, ReadOnlySpan<double> x, double b, ReadOnlySpan<double> y)
+    private static unsafe void Rank2<TDouble>(Span<double> row, double a, ReadOnlySpan<double> x, double b, ReadOnlySpan<double> y)
+        where TDouble : struct, IDoubleVector<TDouble>
     {
-        int w = Vector<double>.Count, p = 0;
-        if (Vector512.IsHardwareAccelerated)
+        int w = TDouble.Count, p = 0;
+        fixed (double* pr = row, px = x, py = y)
         {
-            var a8 = Vector512.Create(a);
-            var b8 = Vector512.Create(b);
-            for (; p <= row.Length - 8; p += 8)
+            TDouble va = TDouble.Splat(a), vb = TDouble.Splat(b);
+            for (; p <= row.Length - w; p += w)
             {
-                (Vector512.Create(row.Slice(p, 8)) - a8 * Vector512.Create(x.Slice(p, 8)) - b8 * Vector512.Create(y.Slice(p, 8))).CopyTo(row.Slice(p, 8));
+                TDouble.Store(TDouble.Sub(TDouble.Sub(TDouble.Load(pr + p), TDouble.Mul(va, TDouble.Load(px + p))), TDouble.Mul(vb, TDouble.Load(py + p))), pr + p);
             }
-        }
-        var va = new Vector<double>(a);
-        var vb = new Vector<double>(b);
-        for (; p <= row.Length - w; p += w)
-        {
-            (new Vector<double>(row.Slice(p)) - va * new Vector<double>(x.Slice(p)) - vb * new Vector<double>(y.Slice(p))).CopyTo(row.Slice(p));
+            if (w > 4)
+            {
+                // The 4-wide stage after the 8-wide one, so the vector form covers the same elements as it always did.
+                Double256 a4 = Double256.Splat(a), b4 = Double256.Splat(b);
+                for (; p <= row.Length - 4; p += 4)
+                {
+                    Double256.Store(Double256.Sub(Double256.Sub(Double256.Load(pr + p), Double256.Mul(a4, Double256.Load(px + p))), Double256.Mul(b4, Double256.Load(py + p))), pr + p);
+                }
+            }
         }
         for (; p < row.Length; p++)
         {

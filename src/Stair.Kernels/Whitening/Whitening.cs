@@ -1,7 +1,7 @@
 // Batched whitening (kernels.md, Whitening): per modality, the top-d left singular vectors of
 // the column-centered features scaled by √(I/d), with a fixed sign; fused by the weights.
 using Stair.Kernels.Cpu;
-using Stair.Kernels.WhiteningCore;
+using Stair.Kernels.WhiteningAlgebra;
 
 namespace Stair.Kernels;
 

@@ -6,7 +6,7 @@
 // items × ℓ array beyond the pooled ones.
 using System.Runtime.CompilerServices;
 
-namespace Stair.Kernels.WhiteningCore;
+namespace Stair.Kernels.WhiteningAlgebra;
 
 /// <summary>
 /// u_j = Tall[:, j]·Scale[j] (Tall is Rows × K row-major, possibly a longer pooled array) with singular value
@@ -75,7 +75,7 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
         float[] buffer = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, n * l));
         try
         {
-            using DenseOperand rows = device.Upload(HostDense.Transpose(tall.AsSpan(0, n * l), n, l, buffer), l, n);
+            using DenseOperand rows = device.Upload(HostMatrixOps.Transpose(tall.AsSpan(0, n * l), n, l, buffer), l, n);
             return device.Product(big, rows);
         }
         finally
@@ -123,7 +123,7 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
         int items = xc.Rows, columns = xc.Columns;
         int width = Math.Min(t + options.Oversampling, Math.Min(items, columns));
         DenseOperand y;
-        using (DenseOperand omega = device.Upload(HostDense.SharedGaussian(width, columns, options.Seed), width, columns))
+        using (DenseOperand omega = device.Upload(HostMatrixOps.SharedGaussian(width, columns, options.Seed), width, columns))
         {
             y = device.Product(xc, omega);                          // X_c·Ω: items × ℓ
         }
@@ -150,9 +150,9 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
         using (DenseOperand b = Apply(xt, q))
         {
             float[] bh = device.Download(b);
-            double[] m = ThinAlgebra.CrossProduct(bh, l, bh, l, columns, Threads);
+            double[] m = ThinAlgebra.TransposedProduct(bh, l, bh, l, columns, device.HostThreads, device.HostTier);
             int k = Math.Min(t, l);
-            (double[] _, double[] w) = HostDense.SymmetricEigen(m, l, k);
+            (double[] _, double[] w) = HostMatrixOps.SymmetricEigen(m, l, k, device.HostTier);
             using DenseOperand rotation = device.Upload(ToFloat(w.AsSpan(0, k * l)), k, l);
             DenseOperand u = device.Product(q, rotation);
             double[] sigma;
@@ -165,7 +165,6 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
         }
     }
 
-    private int Threads => device is CpuWhiteningDevice cpu ? cpu.Threads : Environment.ProcessorCount;
 
     // The top-t eigenvectors (tall n × k) of the symmetric n × n matrix g: dense solver for small n, else block
     // subspace iteration with Rayleigh–Ritz each step, to a residual of ResidualTolerance·θ_1.
@@ -182,8 +181,8 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
                 {
                     gd[c] = gh[c];
                 }
-                (double[] _, double[] rows) = SymmetricEigensolver.Top(gd, n, t);
-                return (HostDense.Transpose(ToFloat(rows.AsSpan(0, t * n)), t, n), t);
+                (double[] _, double[] rows) = SymmetricEigensolver.Top(gd, n, t, device.HostTier);
+                return (HostMatrixOps.Transpose(ToFloat(rows.AsSpan(0, t * n)), t, n), t);
             }
             finally
             {
@@ -196,7 +195,7 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
         var history = new List<double>();
         DenseOperand? q;
         int l;
-        using (DenseOperand start = device.Upload(HostDense.SharedGaussian(width, n, options.Seed), width, n))
+        using (DenseOperand start = device.Upload(HostMatrixOps.SharedGaussian(width, n, options.Seed), width, n))
         {
             (q, l) = Orthonormalize(device.Product(g, start));
         }
@@ -205,8 +204,8 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
             LastIterations++;
             DenseOperand y = Apply(g, q);                                        // G·Q (n × ℓ)
             // Qᵀ G Q, symmetric in exact arithmetic: its upper triangle is computed and mirrored.
-            double[] h = ThinAlgebra.CrossProduct(device.Download(q), l, device.Download(y), l, n, Threads, symmetric: true);
-            (double[] theta, double[] w) = SymmetricEigensolver.Top(h, l, l);
+            double[] h = ThinAlgebra.TransposedProduct(device.Download(q), l, device.Download(y), l, n, device.HostThreads, device.HostTier, symmetric: true);
+            (double[] theta, double[] w) = SymmetricEigensolver.Top(h, l, l, device.HostTier);
             DenseOperand ritz, gr;
             using (DenseOperand rotation = device.Upload(ToFloat(w), l, l))
             {
@@ -268,7 +267,7 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
         for (int pass = 0; pass < passes && l > 0; pass++)
         {
             float[] host = device.Download(current);
-            double[] m = ThinAlgebra.CrossProduct(host, l, host, l, n, Threads);
+            double[] m = ThinAlgebra.TransposedProduct(host, l, host, l, n, device.HostThreads, device.HostTier);
             float[] b = ThinAlgebra.CholeskyOrthonormalizer(m, l, DependentDirection, out int k);
             if (k == 0)
             {

@@ -127,7 +127,7 @@ public class SparseSeedTests
         fixed (float* t = table)
         fixed (byte* f = flags)
         {
-            Assert.True(ZeroRows.MarkIfSparse(t, Rows, d, f));
+            Assert.True(ZeroRows.MarkIfSparse(SimdTiers.Best, t, Rows, d, f));
         }
         for (int r = 0; r < Rows; r++)
         {
@@ -145,11 +145,11 @@ public class SparseSeedTests
         fixed (float* t = table)
         fixed (byte* f = flags)
         {
-            Assert.False(ZeroRows.MarkIfSparse(t, Rows, D, f)); // gives up after the first eighth
+            Assert.False(ZeroRows.MarkIfSparse(SimdTiers.Best, t, Rows, D, f)); // gives up after the first eighth
             Array.Clear(table, 0, Rows / 2 * D);                 // exactly half zero: sparse enough
-            Assert.True(ZeroRows.MarkIfSparse(t, Rows, D, f));
+            Assert.True(ZeroRows.MarkIfSparse(SimdTiers.Best, t, Rows, D, f));
             table[0] = 1f;                                       // one short of half
-            Assert.False(ZeroRows.MarkIfSparse(t, Rows, D, f));
+            Assert.False(ZeroRows.MarkIfSparse(SimdTiers.Best, t, Rows, D, f));
         }
     }
 }

@@ -3,7 +3,7 @@
 // rank-deficient, n = 97 and 384, a Gram-like decaying spectrum.
 using MathNet.Numerics.LinearAlgebra;
 using MathNet.Numerics.LinearAlgebra.Factorization;
-using Stair.Kernels.WhiteningCore;
+using Stair.Kernels.WhiteningAlgebra;
 
 namespace Stair.Kernels.Tests.Whitening;
 
@@ -11,7 +11,7 @@ public class SymmetricEigensolverTests
 {
     private static double[] RandomSymmetric(int n, ulong seed)
     {
-        float[] g = HostDense.Gaussian(n, n, seed);
+        float[] g = HostMatrixOps.Gaussian(n, n, seed);
         var a = new double[n * n];
         for (int i = 0; i < n; i++)
         {
@@ -27,7 +27,7 @@ public class SymmetricEigensolverTests
     private static double[] WithSpectrum(double[] spectrum, ulong seed)
     {
         int n = spectrum.Length;
-        float[] g = HostDense.Gaussian(n, n, seed);
+        float[] g = HostMatrixOps.Gaussian(n, n, seed);
         Matrix<double> q = Matrix<double>.Build.Dense(n, n, (i, j) => g[i * n + j]).QR().Q;
         Matrix<double> a = q * Matrix<double>.Build.DenseOfDiagonalArray(spectrum) * q.Transpose();
         var result = new double[n * n];
@@ -53,7 +53,15 @@ public class SymmetricEigensolverTests
     // any wrong vector (a residual of order ‖A‖) or a value off by one eigenvalue gap.
     private static void Check(double[] a, int n, int t)
     {
-        (double[] values, double[] rows) = SymmetricEigensolver.Top(a, n, t);
+        foreach (SimdTier tier in SimdTiers.Supported)
+        {
+            Check(a, n, t, tier);
+        }
+    }
+
+    private static void Check(double[] a, int n, int t, SimdTier tier)
+    {
+        (double[] values, double[] rows) = SymmetricEigensolver.Top(a, n, t, tier);
         Assert.Equal(t, values.Length);
         Assert.Equal(t * n, rows.Length);
         double[] reference = ReferenceValues(a, n);
@@ -104,11 +112,11 @@ public class SymmetricEigensolverTests
     [Fact]
     public void OneByOneAndTwoByTwo()
     {
-        (double[] v1, double[] r1) = SymmetricEigensolver.Top([-3.5], 1, 1);
+        (double[] v1, double[] r1) = SymmetricEigensolver.Top([-3.5], 1, 1, SimdTiers.Best);
         Assert.Equal(-3.5, v1[0]);
         Assert.Equal(1.0, Math.Abs(r1[0]));
         // [[2, 1], [1, 2]]: 3 with (1, 1)/√2, then 1 with (1, −1)/√2.
-        (double[] v2, double[] r2) = SymmetricEigensolver.Top([2, 1, 1, 2], 2, 2);
+        (double[] v2, double[] r2) = SymmetricEigensolver.Top([2, 1, 1, 2], 2, 2, SimdTiers.Best);
         Assert.Equal(3, v2[0], 12);
         Assert.Equal(1, v2[1], 12);
         Assert.Equal(r2[0], r2[1], 12);
@@ -121,7 +129,7 @@ public class SymmetricEigensolverTests
     public void ZeroMatrixGivesAnOrthonormalBasis()
     {
         Check(new double[9 * 9], 9, 9);
-        (double[] values, _) = SymmetricEigensolver.Top(new double[16], 4, 2);
+        (double[] values, _) = SymmetricEigensolver.Top(new double[16], 4, 2, SimdTiers.Best);
         Assert.All(values, v => Assert.Equal(0, v));
     }
 
@@ -150,7 +158,7 @@ public class SymmetricEigensolverTests
     {
         // G = XᵀX with X of rank 10 (50 × 80 features built from 10 factors): 70 zero eigenvalues.
         int n = 80, rank = 10, items = 50;
-        float[] f = HostDense.Gaussian(items, rank, 3), b = HostDense.Gaussian(rank, n, 4);
+        float[] f = HostMatrixOps.Gaussian(items, rank, 3), b = HostMatrixOps.Gaussian(rank, n, 4);
         var x = new double[items * n];
         for (int i = 0; i < items; i++)
         {
@@ -200,8 +208,8 @@ public class SymmetricEigensolverTests
                 skewed[j * 31 + i] -= 0.25;
             }
         }
-        (double[] v1, double[] r1) = SymmetricEigensolver.Top(a, 31, 10);
-        (double[] v2, double[] r2) = SymmetricEigensolver.Top(skewed, 31, 10);
+        (double[] v1, double[] r1) = SymmetricEigensolver.Top(a, 31, 10, SimdTiers.Best);
+        (double[] v2, double[] r2) = SymmetricEigensolver.Top(skewed, 31, 10, SimdTiers.Best);
         // The same matrix up to the rounding of the symmetrization (a few ε).
         for (int j = 0; j < 10; j++)
         {
@@ -220,6 +228,6 @@ public class SymmetricEigensolverTests
     {
         double[] a = RandomSymmetric(5, 1);
         a[7] = double.NaN;
-        Assert.Throws<ArgumentException>(() => SymmetricEigensolver.Top(a, 5, 2));
+        Assert.Throws<ArgumentException>(() => SymmetricEigensolver.Top(a, 5, 2, SimdTiers.Best));
     }
 }

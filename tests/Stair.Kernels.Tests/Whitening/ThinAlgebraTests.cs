@@ -1,13 +1,13 @@
-// The float64 thin cross product AᵀB of whitening's subspace iteration: every SIMD path
-// (8×16 AVX-512 tiles, 8×8 Vector256 tiles, scalar) against a plain double loop on awkward
+// The float64 thin transposed product AᵀB of whitening's subspace iteration: every SIMD tier
+// (8×16 AVX-512 tiles, 8×8 AVX2 tiles, 8×2 scalar tiles) against a plain double loop on awkward
 // shapes (ℓ not a multiple of the tile, one row, symmetric and not).
-using Stair.Kernels.WhiteningCore;
+using Stair.Kernels.WhiteningAlgebra;
 
 namespace Stair.Kernels.Tests.Whitening;
 
 public class ThinAlgebraTests
 {
-    public static TheoryData<int> Paths() => new() { 0, 1, 2 };
+    public static TheoryData<SimdTier> Tiers() => new() { SimdTier.Avx512, SimdTier.Avx2, SimdTier.Scalar };
 
     private static double[] Reference(float[] a, int la, float[] b, int lb, int n)
     {
@@ -28,49 +28,38 @@ public class ThinAlgebraTests
     }
 
     [Theory]
-    [MemberData(nameof(Paths))]
-    public void CrossProductMatchesFloat64Loop(int path)
+    [MemberData(nameof(Tiers))]
+    public void TransposedProductMatchesFloat64Loop(SimdTier tier)
     {
-        if (path == 0 && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        if (!SimdTiers.IsSupported(tier))
         {
             return;
         }
-        bool? saved = ThinAlgebra.UseVector512;
-        ThinAlgebra.UseVector512 = path == 0;
-        ThinAlgebra.ForceScalar = path == 2;
-        try
+        foreach ((int n, int la, int lb) in new[] { (1, 1, 1), (5, 13, 37), (300, 96, 96), (77, 8, 16), (1000, 41, 129), (64, 17, 9) })
         {
-            foreach ((int n, int la, int lb) in new[] { (1, 1, 1), (5, 13, 37), (300, 96, 96), (77, 8, 16), (1000, 41, 129), (64, 17, 9) })
+            float[] a = HostMatrixOps.Gaussian(n, la, (ulong)(n + la));
+            float[] b = HostMatrixOps.Gaussian(n, lb, (ulong)(n + lb + 1));
+            double[] expected = Reference(a, la, b, lb, n);
+            double[] actual = ThinAlgebra.TransposedProduct(a, la, b, lb, n, 2, tier);
+            // Float64 sums of n products of floats (exact in double): only the summation order differs,
+            // ~n·ε·Σ|terms|; 1e-12 relative to √n (the size of a sum of n unit Gaussians products) is far above it.
+            for (int k = 0; k < expected.Length; k++)
             {
-                float[] a = HostDense.Gaussian(n, la, (ulong)(n + la));
-                float[] b = HostDense.Gaussian(n, lb, (ulong)(n + lb + 1));
-                double[] expected = Reference(a, la, b, lb, n);
-                double[] actual = ThinAlgebra.CrossProduct(a, la, b, lb, n, 2);
-                // Float64 sums of n products of floats (exact in double): only the summation order differs,
-                // ~n·ε·Σ|terms|; 1e-12 relative to √n (the size of a sum of n unit Gaussians products) is far above it.
-                for (int k = 0; k < expected.Length; k++)
+                Assert.True(Math.Abs(actual[k] - expected[k]) <= 1e-12 * Math.Max(1, n), $"n={n} ℓ={la}×{lb} entry {k}: {actual[k]} vs {expected[k]}");
+            }
+            double[] gram = ThinAlgebra.TransposedProduct(a, la, a, la, n, 1, tier);
+            double[] gramExpected = Reference(a, la, a, la, n);
+            for (int k = 0; k < gram.Length; k++)
+            {
+                Assert.True(Math.Abs(gram[k] - gramExpected[k]) <= 1e-12 * Math.Max(1, n), $"Gram n={n} ℓ={la} entry {k}");
+            }
+            for (int i = 0; i < la; i++)
+            {
+                for (int j = 0; j < la; j++)
                 {
-                    Assert.True(Math.Abs(actual[k] - expected[k]) <= 1e-12 * Math.Max(1, n), $"n={n} ℓ={la}×{lb} entry {k}: {actual[k]} vs {expected[k]}");
-                }
-                double[] gram = ThinAlgebra.CrossProduct(a, la, a, la, n, 1);
-                double[] gramExpected = Reference(a, la, a, la, n);
-                for (int k = 0; k < gram.Length; k++)
-                {
-                    Assert.True(Math.Abs(gram[k] - gramExpected[k]) <= 1e-12 * Math.Max(1, n), $"Gram n={n} ℓ={la} entry {k}");
-                }
-                for (int i = 0; i < la; i++)
-                {
-                    for (int j = 0; j < la; j++)
-                    {
-                        Assert.Equal(gram[i * la + j], gram[j * la + i]);
-                    }
+                    Assert.Equal(gram[i * la + j], gram[j * la + i]);
                 }
             }
-        }
-        finally
-        {
-            ThinAlgebra.UseVector512 = saved;
-            ThinAlgebra.ForceScalar = false;
         }
     }
 }

@@ -2,7 +2,7 @@
 // order, on the single-thread path and the split one (≥ 4 M values), with bad values in a
 // vector body, in a tail and in several parts at once. And the CPU centering pass: X_c and
 // its transpose (8 × 8 register blocks plus element-wise edges) against a plain loop.
-using Stair.Kernels.WhiteningCore;
+using Stair.Kernels.WhiteningAlgebra;
 
 namespace Stair.Kernels.Tests.Whitening;
 
@@ -51,7 +51,7 @@ public class WhiteningScanTests
     [InlineData(300, 8, 1)]
     public void CenteringWritesXcAndItsExactTranspose(int rows, int columns, int threads)
     {
-        float[] x = HostDense.Gaussian(rows, columns, (ulong)(rows * 1000 + columns));
+        float[] x = HostMatrixOps.Gaussian(rows, columns, (ulong)(rows * 1000 + columns));
         for (int k = 0; k < x.Length; k++)
         {
             x[k] += 3 + k % 5;

@@ -4,7 +4,7 @@
 using Stair.Kernels.IO;
 using Stair.Kernels.Tests.Backends;
 using Stair.Kernels.Validation;
-using Stair.Kernels.WhiteningCore;
+using Stair.Kernels.WhiteningAlgebra;
 
 namespace Stair.Kernels.Tests.Whitening;
 
@@ -35,7 +35,7 @@ public class WhiteningTests
 
     internal static float[] Features(int items, int columns, double decay, ulong seed)
     {
-        float[] g = HostDense.Gaussian(items, columns, seed);
+        float[] g = HostMatrixOps.Gaussian(items, columns, seed);
         var x = new float[g.Length];
         for (int i = 0; i < items; i++)
         {

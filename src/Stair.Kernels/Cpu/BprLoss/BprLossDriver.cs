@@ -6,12 +6,12 @@
 // Each element of phase 2 is one FMA chain whatever the vector width, so every SIMD tier and
 // thread count gives the same bits. The loss is summed over b in order, in float64.
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
+using Stair.Kernels.Cpu.Simd;
 
 namespace Stair.Kernels.Cpu.BprLoss;
 
 [SkipLocalsInit]
-internal sealed unsafe class BprLossDriver : ParallelJob
+internal sealed unsafe class BprLossDriver : ParallelJob, ISimdParts
 {
     // Below this many triples per part the pool's wake-up costs more than the work.
     private const int TriplesPerPart = 1024;
@@ -86,7 +86,11 @@ internal sealed unsafe class BprLossDriver : ParallelJob
         return loss / b;
     }
 
-    public override void Execute(int part)
+    public override void Execute(int part) => SimdDispatch.RunPart(_tier, this, part);
+
+    public void ExecutePart<TVec, TDouble>(int part)
+        where TVec : struct, IFloatVector<TVec>
+        where TDouble : struct, IDoubleVector<TDouble>
     {
         if (_phase == 0)
         {
@@ -94,7 +98,7 @@ internal sealed unsafe class BprLossDriver : ParallelJob
             int end = Math.Min(b, (part + 1) * TriplesPerPart);
             for (int t = part * TriplesPerPart; t < end; t++)
             {
-                Score(t, b);
+                Score<TVec>(t, b);
             }
         }
         else
@@ -105,15 +109,16 @@ internal sealed unsafe class BprLossDriver : ParallelJob
             int begin = (int)((long)groups * part / PartCount), end = (int)((long)groups * (part + 1) / PartCount);
             for (int g = begin; g < end; g++)
             {
-                Scatter(g);
+                Scatter<TVec>(g);
             }
         }
     }
 
-    private void Score(int t, int batch)
+    private void Score<TVec>(int t, int batch)
+        where TVec : struct, IFloatVector<TVec>
     {
         int d = _width;
-        DotPair(_tier, _userTable + (long)_users[t] * d, _itemTable + (long)_positives[t] * d, _itemTable + (long)_negatives[t] * d, d,
+        DotPair<TVec>(_userTable + (long)_users[t] * d, _itemTable + (long)_positives[t] * d, _itemTable + (long)_negatives[t] * d, d,
             out float dp, out float dn);
         double x = (double)dp - dn;
         // z = −x; with e = exp(−|z|) ≤ 1: softplus(z) = max(z, 0) + log(1 + e), σ(z) = 1/(1 + e) or e/(1 + e):
@@ -126,69 +131,59 @@ internal sealed unsafe class BprLossDriver : ParallelJob
     /// <summary>
     /// e_u·e_i⁺ and e_u·e_i⁻ with sixteen partial sums each (a fixed lane tree, as in KnnExact.Dot): lane l
     /// accumulates elements l, l + 16, … by FMA, the tail element by element into its lane, then the
-    /// lanes are added in the fixed tree (l += l + 8, + 4, + 2, + 1). Every tier performs exactly
-    /// these operations, so the dots are the same bits on each.
+    /// lanes are added in the fixed tree (l += l + 8, + 4, + 2, + 1). The sixteen lanes are one
+    /// 16-lane vector, two 8-lane ones or sixteen floats in memory; every tier performs exactly these
+    /// operations, so the dots are the same bits on each.
     /// </summary>
+    [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void DotPair(SimdTier tier, float* u, float* p, float* n, int d, out float dp, out float dn)
+    internal static void DotPair<TVec>(float* u, float* p, float* n, int d, out float dp, out float dn)
+        where TVec : struct, IFloatVector<TVec>
     {
         int full = d & ~15;
-        if (tier == SimdTier.Avx512 && full == d)
-        {
-            Vector512<float> ap = Vector512<float>.Zero, an = ap;
-            for (int c = 0; c < d; c += 16)
-            {
-                Vector512<float> vu = Vector512.Load(u + c);
-                ap = Vector512.FusedMultiplyAdd(vu, Vector512.Load(p + c), ap);
-                an = Vector512.FusedMultiplyAdd(vu, Vector512.Load(n + c), an);
-            }
-            dp = Tree(ap);
-            dn = Tree(an);
-            return;
-        }
         float* lp = stackalloc float[16];
         float* ln = stackalloc float[16];
-        if (tier == SimdTier.Avx512)
+        if (TVec.Count >= 8)
         {
-            Vector512<float> ap = Vector512<float>.Zero, an = ap;
+            // Lanes 0–7 (or all sixteen) in *0, lanes 8–15 in *1.
+            TVec p0 = TVec.Zero, p1 = p0, n0 = p0, n1 = p0;
             for (int c = 0; c < full; c += 16)
             {
-                Vector512<float> vu = Vector512.Load(u + c);
-                ap = Vector512.FusedMultiplyAdd(vu, Vector512.Load(p + c), ap);
-                an = Vector512.FusedMultiplyAdd(vu, Vector512.Load(n + c), an);
+                TVec u0 = TVec.Load(u + c);
+                p0 = TVec.Fma(u0, TVec.Load(p + c), p0);
+                n0 = TVec.Fma(u0, TVec.Load(n + c), n0);
+                if (TVec.Count == 8)
+                {
+                    TVec u1 = TVec.Load(u + c + 8);
+                    p1 = TVec.Fma(u1, TVec.Load(p + c + 8), p1);
+                    n1 = TVec.Fma(u1, TVec.Load(n + c + 8), n1);
+                }
             }
-            ap.Store(lp);
-            an.Store(ln);
-        }
-        else if (tier == SimdTier.Avx2)
-        {
-            Vector256<float> pLo = Vector256<float>.Zero, pHi = pLo, nLo = pLo, nHi = pLo;
-            for (int c = 0; c < full; c += 16)
+            if (full == d)
             {
-                Vector256<float> uLo = Vector256.Load(u + c), uHi = Vector256.Load(u + c + 8);
-                pLo = Vector256.FusedMultiplyAdd(uLo, Vector256.Load(p + c), pLo);
-                pHi = Vector256.FusedMultiplyAdd(uHi, Vector256.Load(p + c + 8), pHi);
-                nLo = Vector256.FusedMultiplyAdd(uLo, Vector256.Load(n + c), nLo);
-                nHi = Vector256.FusedMultiplyAdd(uHi, Vector256.Load(n + c + 8), nHi);
+                dp = FloatLanes16.Tree(p0, p1);
+                dn = FloatLanes16.Tree(n0, n1);
+                return;
             }
-            pLo.Store(lp);
-            pHi.Store(lp + 8);
-            nLo.Store(ln);
-            nHi.Store(ln + 8);
+            TVec.Store(p0, lp);
+            TVec.Store(n0, ln);
+            if (TVec.Count == 8)
+            {
+                TVec.Store(p1, lp + 8);
+                TVec.Store(n1, ln + 8);
+            }
         }
         else
         {
-            for (int l = 0; l < 16; l++)
-            {
-                lp[l] = 0f;
-                ln[l] = 0f;
-            }
+            new Span<float>(lp, 16).Clear();
+            new Span<float>(ln, 16).Clear();
             for (int c = 0; c < full; c += 16)
             {
-                for (int l = 0; l < 16; l++)
+                for (int l = 0; l < 16; l += TVec.Count)
                 {
-                    lp[l] = MathF.FusedMultiplyAdd(u[c + l], p[c + l], lp[l]);
-                    ln[l] = MathF.FusedMultiplyAdd(u[c + l], n[c + l], ln[l]);
+                    TVec ul = TVec.Load(u + c + l);
+                    TVec.Store(TVec.Fma(ul, TVec.Load(p + c + l), TVec.Load(lp + l)), lp + l);
+                    TVec.Store(TVec.Fma(ul, TVec.Load(n + c + l), TVec.Load(ln + l)), ln + l);
                 }
             }
         }
@@ -197,30 +192,15 @@ internal sealed unsafe class BprLossDriver : ParallelJob
             lp[c - full] = MathF.FusedMultiplyAdd(u[c], p[c], lp[c - full]);
             ln[c - full] = MathF.FusedMultiplyAdd(u[c], n[c], ln[c - full]);
         }
-        for (int half = 8; half >= 1; half /= 2)
-        {
-            for (int l = 0; l < half; l++)
-            {
-                lp[l] += lp[l + half];
-                ln[l] += ln[l + half];
-            }
-        }
-        dp = lp[0];
-        dn = ln[0];
+        dp = FloatLanes16.Tree(lp);
+        dn = FloatLanes16.Tree(ln);
     }
 
-    // The lane tree l += l + 8, l += l + 4, l += l + 2, l += l + 1 on a register.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Tree(Vector512<float> v)
-    {
-        Vector256<float> a = v.GetLower() + v.GetUpper();
-        Vector128<float> b = a.GetLower() + a.GetUpper();
-        float c0 = b.GetElement(0) + b.GetElement(2), c1 = b.GetElement(1) + b.GetElement(3);
-        return c0 + c1;
-    }
-
+    // Each element of the group's row: acc = fma(coef, src, acc) over the contributions in batch order,
+    // in chunks of the tier's width, then 8 lanes (wider tiers), then one by one.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Scatter(int g)
+    private void Scatter<TVec>(int g)
+        where TVec : struct, IFloatVector<TVec>
     {
         BprBatchPlan plan = Plan;
         int d = _width;
@@ -228,45 +208,35 @@ internal sealed unsafe class BprLossDriver : ParallelJob
         float* target = (userGroup ? _userGradient : _itemGradient) + (long)plan.GroupRows[g] * d;
         int first = plan.GroupStart[g], last = plan.GroupStart[g + 1];
         int j = 0;
-        if (_tier == SimdTier.Avx512)
+        for (; j + TVec.Count <= d; j += TVec.Count)
         {
-            for (; j + 16 <= d; j += 16)
-            {
-                Vector512<float> acc = Vector512<float>.Zero;
-                for (int k = first; k < last; k++)
-                {
-                    float coef = Contribution(plan.Entries[k], j, out float* a, out float* b);
-                    Vector512<float> src = b == null ? Vector512.Load(a) : Vector512.Load(a) - Vector512.Load(b);
-                    acc = Vector512.FusedMultiplyAdd(Vector512.Create(coef), src, acc);
-                }
-                Vector512.Store(_accumulate ? Vector512.Load(target + j) + acc : acc, target + j);
-            }
+            ScatterChunk<TVec>(plan, target, first, last, j);
         }
-        if (_tier != SimdTier.Scalar)
+        if (TVec.Count > 8)
         {
             for (; j + 8 <= d; j += 8)
             {
-                Vector256<float> acc = Vector256<float>.Zero;
-                for (int k = first; k < last; k++)
-                {
-                    float coef = Contribution(plan.Entries[k], j, out float* a, out float* b);
-                    Vector256<float> src = b == null ? Vector256.Load(a) : Vector256.Load(a) - Vector256.Load(b);
-                    acc = Vector256.FusedMultiplyAdd(Vector256.Create(coef), src, acc);
-                }
-                Vector256.Store(_accumulate ? Vector256.Load(target + j) + acc : acc, target + j);
+                ScatterChunk<Float256>(plan, target, first, last, j);
             }
         }
         for (; j < d; j++)
         {
-            float acc = 0f;
-            for (int k = first; k < last; k++)
-            {
-                float coef = Contribution(plan.Entries[k], j, out float* a, out float* b);
-                float src = b == null ? *a : *a - *b;
-                acc = MathF.FusedMultiplyAdd(coef, src, acc);
-            }
-            target[j] = _accumulate ? target[j] + acc : acc;
+            ScatterChunk<Float1>(plan, target, first, last, j);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ScatterChunk<TVec>(BprBatchPlan plan, float* target, int first, int last, int j)
+        where TVec : struct, IFloatVector<TVec>
+    {
+        TVec acc = TVec.Zero;
+        for (int k = first; k < last; k++)
+        {
+            float coef = Contribution(plan.Entries[k], j, out float* a, out float* b);
+            TVec src = b == null ? TVec.Load(a) : TVec.Sub(TVec.Load(a), TVec.Load(b));
+            acc = TVec.Fma(TVec.Splat(coef), src, acc);
+        }
+        TVec.Store(_accumulate ? TVec.Add(TVec.Load(target + j), acc) : acc, target + j);
     }
 
     // Contribution code c = 3t + kind (see BprBatchPlan) at column j: ∂e_u += −s·(e_i⁺ − e_i⁻),

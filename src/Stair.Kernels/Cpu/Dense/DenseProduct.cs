@@ -20,6 +20,7 @@
 // self product may compute the upper triangle and mirror it and still equal A·Aᵀ bit for bit.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Stair.Kernels.Cpu.Simd;
 
 namespace Stair.Kernels.Cpu.Dense;
 
@@ -326,6 +327,7 @@ internal static unsafe partial class DenseProduct
         {
             if (tier == SimdTier.Avx512)
             {
+                SimdDispatch.Record(SimdTier.Avx512);
                 switch (w)
                 {
                     case 64:
@@ -344,6 +346,7 @@ internal static unsafe partial class DenseProduct
             }
             else
             {
+                SimdDispatch.Record(SimdTier.Avx2);
                 for (int s = 0; s < w; s += 16)
                 {
                     Tile256(aTile, lda, rows, bp + s, w, kc, cTile + s, ldcTile, load);
@@ -359,6 +362,7 @@ internal static unsafe partial class DenseProduct
 
         public override void Execute(int part)
         {
+            SimdDispatch.Record(SimdTier.Scalar);
             int r1 = Math.Min(m, (part + 1) * RowsPerPart);
             for (int i = part * RowsPerPart; i < r1; i++)
             {

@@ -94,17 +94,17 @@ internal sealed unsafe class AdamJob : ParallelJob
             case AdamPass.Moments:
                 if (L2)
                 {
-                    var op = new MomentsOp<Yes>(Tables, Scalars);
+                    var op = new MomentsOp<Enabled>(Tables, Scalars);
                     ElementDriver.Run(Tier, start, end, ref op);
                 }
                 else
                 {
-                    var op = new MomentsOp<No>(Tables, Scalars);
+                    var op = new MomentsOp<Disabled>(Tables, Scalars);
                     ElementDriver.Run(Tier, start, end, ref op);
                 }
                 break;
             case AdamPass.Fused:
-                _clipped[part] = L2 ? Fused<Yes>(part, rowStart, rowEnd) : Fused<No>(part, rowStart, rowEnd);
+                _clipped[part] = L2 ? Fused<Enabled>(part, rowStart, rowEnd) : Fused<Disabled>(part, rowStart, rowEnd);
                 break;
             default:
                 _clipped[part] = Apply(Tables, rowStart, rowEnd);
@@ -113,20 +113,20 @@ internal sealed unsafe class AdamJob : ParallelJob
     }
 
     private long Fused<TL2>(int part, int rowStart, int rowEnd)
-        where TL2 : struct, IFlag
+        where TL2 : struct, ICompileTimeFlag
     {
         long start = (long)rowStart * Width, end = (long)rowEnd * Width;
         switch (Clip)
         {
             case ClipMode.None:
             {
-                var op = new FusedStepOp<TL2, No>(Tables, Scalars);
+                var op = new FusedStepOp<TL2, Disabled>(Tables, Scalars);
                 ElementDriver.Run(Tier, start, end, ref op);
                 return 0;
             }
             case ClipMode.Element:
             {
-                var op = new FusedStepOp<TL2, Yes>(Tables, Scalars);
+                var op = new FusedStepOp<TL2, Enabled>(Tables, Scalars);
                 long clipped = 0;
                 for (long i = start; i < end; i += Width)
                 {
@@ -163,13 +163,13 @@ internal sealed unsafe class AdamJob : ParallelJob
         {
             case ClipMode.None:
             {
-                var op = new ApplyOp<No, No>(tables, Scalars, 1f);
+                var op = new ApplyOp<Disabled, Disabled>(tables, Scalars, 1f);
                 ElementDriver.Run(Tier, start, end, ref op);
                 return 0;
             }
             case ClipMode.Element:
             {
-                var op = new ApplyOp<No, Yes>(tables, Scalars, 1f);
+                var op = new ApplyOp<Disabled, Enabled>(tables, Scalars, 1f);
                 long clipped = 0;
                 for (long i = start; i < end; i += Width)
                 {
@@ -201,11 +201,11 @@ internal sealed unsafe class AdamJob : ParallelJob
         float norm = MathF.Sqrt(ElementDriver.RowSumOfSquares(Tier, tables.Delta + i, Width));
         if (norm > Scalars.SafeTau)
         {
-            var scaled = new ApplyOp<Yes, No>(tables, Scalars, Scalars.SafeTau / norm);
+            var scaled = new ApplyOp<Enabled, Disabled>(tables, Scalars, Scalars.SafeTau / norm);
             ElementDriver.Run(Tier, i, i + Width, ref scaled);
             return 1;
         }
-        var plain = new ApplyOp<No, No>(tables, Scalars, 1f);
+        var plain = new ApplyOp<Disabled, Disabled>(tables, Scalars, 1f);
         ElementDriver.Run(Tier, i, i + Width, ref plain);
         return 0;
     }

@@ -1,7 +1,8 @@
-// The Adam/AdamW step as operator structs over the generic vector of SimdVectors.cs: the math
+// The Adam/AdamW step as operator structs over the generic vectors of Cpu/Simd/SimdVectors.cs: the math
 // of kernels.md, EmbeddingUpdate steps 1–3, 5 and 6, each element one fixed sequence of IEEE operations,
 // so every tier agrees bit for bit. BSC smoothing (step 4) is the propagation kernel itself.
 using System.Runtime.CompilerServices;
+using Stair.Kernels.Cpu.Simd;
 
 namespace Stair.Kernels.Cpu.EmbeddingUpdate;
 
@@ -60,7 +61,7 @@ internal unsafe static class AdamMath
     /// <summary>Steps 2–3 (with Adam's g + wd·E first): updates m and v at i and returns Δ = (m·c1) / (√v·c2 + ε).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TVec Moments<TVec>(in AdamTables t, in AdamScalars s, long i, bool l2)
-        where TVec : struct, IVec<TVec>
+        where TVec : struct, IFloatVector<TVec>
     {
         TVec g = TVec.Load(t.Gradient + i);
         if (l2)
@@ -78,7 +79,7 @@ internal unsafe static class AdamMath
     /// <summary>Steps 1 and 6: E ← fma(−lr, Δ̃, E·decay).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply<TVec>(in AdamTables t, in AdamScalars s, long i, TVec delta)
-        where TVec : struct, IVec<TVec>
+        where TVec : struct, IFloatVector<TVec>
     {
         TVec e = TVec.Load(t.Table + i);
         TVec.Store(TVec.Fma(TVec.Splat(s.NegativeLearningRate), delta, TVec.Mul(e, TVec.Splat(s.Decay))), t.Table + i);
@@ -86,30 +87,30 @@ internal unsafe static class AdamMath
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TVec ClampElement<TVec>(in AdamScalars s, TVec delta)
-        where TVec : struct, IVec<TVec>
+        where TVec : struct, IFloatVector<TVec>
         => TVec.Clamp(delta, TVec.Splat(-s.ClipThreshold), TVec.Splat(s.ClipThreshold));
 }
 
-/// <summary>A compile-time flag, so the JIT drops the branches of the variants not taken.</summary>
-internal interface IFlag
+/// <summary>An on/off option of an operator fixed at compile time (a type argument), so the JIT drops the branches of the variants not taken.</summary>
+internal interface ICompileTimeFlag
 {
     static abstract bool Value { get; }
 }
 
-internal readonly struct Yes : IFlag
+internal readonly struct Enabled : ICompileTimeFlag
 {
     public static bool Value => true;
 }
 
-internal readonly struct No : IFlag
+internal readonly struct Disabled : ICompileTimeFlag
 {
     public static bool Value => false;
 }
 
 /// <summary>The whole step in one pass (no smoothing, no row clip): moments, optional element clamp, apply.</summary>
 internal unsafe struct FusedStepOp<TL2, TClamp>(AdamTables tables, AdamScalars scalars) : IElementOp
-    where TL2 : struct, IFlag
-    where TClamp : struct, IFlag
+    where TL2 : struct, ICompileTimeFlag
+    where TClamp : struct, ICompileTimeFlag
 {
     private readonly AdamTables _t = tables;
     private readonly AdamScalars _s = scalars;
@@ -119,7 +120,7 @@ internal unsafe struct FusedStepOp<TL2, TClamp>(AdamTables tables, AdamScalars s
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Invoke<TVec>(long i)
-        where TVec : struct, IVec<TVec>
+        where TVec : struct, IFloatVector<TVec>
     {
         TVec delta = AdamMath.Moments<TVec>(_t, _s, i, TL2.Value);
         if (TClamp.Value)
@@ -134,21 +135,21 @@ internal unsafe struct FusedStepOp<TL2, TClamp>(AdamTables tables, AdamScalars s
 
 /// <summary>Moments only: m, v updated, Δ written for smoothing (or for a row clip).</summary>
 internal readonly unsafe struct MomentsOp<TL2>(AdamTables tables, AdamScalars scalars) : IElementOp
-    where TL2 : struct, IFlag
+    where TL2 : struct, ICompileTimeFlag
 {
     private readonly AdamTables _t = tables;
     private readonly AdamScalars _s = scalars;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Invoke<TVec>(long i)
-        where TVec : struct, IVec<TVec>
+        where TVec : struct, IFloatVector<TVec>
         => TVec.Store(AdamMath.Moments<TVec>(_t, _s, i, TL2.Value), _t.Delta + i);
 }
 
 /// <summary>Apply a prepared update Δ̃ (times a row scale when clipped by norm, clamped when clipped by element).</summary>
 internal unsafe struct ApplyOp<TScale, TClamp>(AdamTables tables, AdamScalars scalars, float scale) : IElementOp
-    where TScale : struct, IFlag
-    where TClamp : struct, IFlag
+    where TScale : struct, ICompileTimeFlag
+    where TClamp : struct, ICompileTimeFlag
 {
     private readonly AdamTables _t = tables;
     private readonly AdamScalars _s = scalars;
@@ -159,7 +160,7 @@ internal unsafe struct ApplyOp<TScale, TClamp>(AdamTables tables, AdamScalars sc
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Invoke<TVec>(long i)
-        where TVec : struct, IVec<TVec>
+        where TVec : struct, IFloatVector<TVec>
     {
         TVec delta = TVec.Load(_t.Delta + i);
         if (TScale.Value)

@@ -14,8 +14,7 @@
 // The running k-th best screening score only rises, so a column dropped early stays out.
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
+using Stair.Kernels.Cpu.Simd;
 
 namespace Stair.Kernels.Cpu.KnnGraph;
 
@@ -96,8 +95,23 @@ internal sealed unsafe class KnnCandidates
     /// <paramref name="toColumns"/> to the block's columns (the same score seen from the other item). Each
     /// row of the state must have a single writer while this runs.
     /// </summary>
-    [SkipLocalsInit]
     internal void Offer(float* c, int ldc, int r0, int rFrom, int rTo, int c0, int cFrom, int cTo, bool toRows, bool toColumns, SimdTier tier)
+    {
+        var kernel = new OfferKernel(this, c, ldc, r0, rFrom, rTo, c0, cFrom, cTo, toRows, toColumns);
+        SimdDispatch.Run(tier, ref kernel);
+    }
+
+    private readonly struct OfferKernel(KnnCandidates state, float* c, int ldc, int r0, int rFrom, int rTo, int c0, int cFrom, int cTo, bool toRows, bool toColumns) : ISimdKernel
+    {
+        public void Run<TVec, TDouble>()
+            where TVec : struct, IFloatVector<TVec>
+            where TDouble : struct, IDoubleVector<TDouble>
+            => state.OfferBlock<TVec>(c, ldc, r0, rFrom, rTo, c0, cFrom, cTo, toRows, toColumns);
+    }
+
+    [SkipLocalsInit]
+    private void OfferBlock<TVec>(float* c, int ldc, int r0, int rFrom, int rTo, int c0, int cFrom, int cTo, bool toRows, bool toColumns)
+        where TVec : struct, IFloatVector<TVec>
     {
         fixed (float* threshold = _threshold)
         {
@@ -106,61 +120,42 @@ internal sealed unsafe class KnnCandidates
                 int row = r0 + r;
                 float* line = c + (long)r * ldc;
                 int j = cFrom;
-                if (tier == SimdTier.Avx512 && Vector512.IsHardwareAccelerated)
+                for (; j + TVec.Count <= cTo; j += TVec.Count)
                 {
-                    for (; j + 16 <= cTo; j += 16)
-                    {
-                        Vector512<float> v = Vector512.Load(line + j);
-                        Vector512<float> hit = Vector512<float>.Zero;
-                        if (toRows)
-                        {
-                            hit = Vector512.GreaterThanOrEqual(v, Vector512.Create(threshold[row]));
-                        }
-                        if (toColumns)
-                        {
-                            hit |= Vector512.GreaterThanOrEqual(v, Vector512.Load(threshold + c0 + j));
-                        }
-                        ulong bits = hit.ExtractMostSignificantBits();
-                        while (bits != 0)
-                        {
-                            int b = BitOperations.TrailingZeroCount(bits);
-                            bits &= bits - 1;
-                            OfferPair(row, c0 + j + b, line[j + b], toRows, toColumns);
-                        }
-                    }
+                    OfferChunk<TVec>(threshold, line, row, c0, j, toRows, toColumns);
                 }
-                else if (tier != SimdTier.Scalar && Vector256.IsHardwareAccelerated)
+                if (TVec.Count > 1)
                 {
-                    for (; j + 8 <= cTo; j += 8)
+                    for (; j < cTo; j++)
                     {
-                        Vector256<float> v = Vector256.Load(line + j);
-                        Vector256<float> hit = Vector256<float>.Zero;
-                        if (toRows)
-                        {
-                            hit = Vector256.GreaterThanOrEqual(v, Vector256.Create(threshold[row]));
-                        }
-                        if (toColumns)
-                        {
-                            hit |= Vector256.GreaterThanOrEqual(v, Vector256.Load(threshold + c0 + j));
-                        }
-                        uint bits = hit.ExtractMostSignificantBits();
-                        while (bits != 0)
-                        {
-                            int b = BitOperations.TrailingZeroCount(bits);
-                            bits &= bits - 1;
-                            OfferPair(row, c0 + j + b, line[j + b], toRows, toColumns);
-                        }
-                    }
-                }
-                for (; j < cTo; j++)
-                {
-                    float s = line[j];
-                    if ((toRows && s >= threshold[row]) || (toColumns && s >= threshold[c0 + j]))
-                    {
-                        OfferPair(row, c0 + j, s, toRows, toColumns);
+                        OfferChunk<Float1>(threshold, line, row, c0, j, toRows, toColumns);
                     }
                 }
             }
+        }
+    }
+
+    // Columns c0 + [j, j + Count) of one row: a mask of the scores at or above the row's threshold (toRows) or the
+    // column's (toColumns), then each hit offered in column order.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void OfferChunk<TVec>(float* threshold, float* line, int row, int c0, int j, bool toRows, bool toColumns)
+        where TVec : struct, IFloatVector<TVec>
+    {
+        TVec v = TVec.Load(line + j);
+        ulong bits = 0;
+        if (toRows)
+        {
+            bits = TVec.GreaterOrEqualMask(v, TVec.Splat(threshold[row]));
+        }
+        if (toColumns)
+        {
+            bits |= TVec.GreaterOrEqualMask(v, TVec.Load(threshold + c0 + j));
+        }
+        while (bits != 0)
+        {
+            int b = BitOperations.TrailingZeroCount(bits);
+            bits &= bits - 1;
+            OfferPair(row, c0 + j + b, line[j + b], toRows, toColumns);
         }
     }
 

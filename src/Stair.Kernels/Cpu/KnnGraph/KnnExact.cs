@@ -5,8 +5,7 @@
 // values are exact in float64, and each dot product adds them in one fixed lane order.
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
+using Stair.Kernels.Cpu.Simd;
 
 namespace Stair.Kernels.Cpu.KnnGraph;
 
@@ -128,7 +127,7 @@ internal static unsafe class KnnExact
 
     // Phase 1 (rows == null): the norm of every item. Phase 2: the packed rows divided by their norms,
     // and a hash of each result's bits.
-    private sealed class NormalizeJob(float* features, double[] norms, int columns, SimdTier tier) : ParallelJob
+    private sealed class NormalizeJob(float* features, double[] norms, int columns, SimdTier tier) : ParallelJob, ISimdParts
     {
         private const int RowsPerPart = 64;
         private int _count;
@@ -142,7 +141,12 @@ internal static unsafe class KnnExact
             PartCount = (count + RowsPerPart - 1) / RowsPerPart;
         }
 
-        public override void Execute(int part)
+        public override void Execute(int part) => SimdDispatch.RunPart(tier, this, part);
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void ExecutePart<TVec, TDouble>(int part)
+            where TVec : struct, IFloatVector<TVec>
+            where TDouble : struct, IDoubleVector<TDouble>
         {
             int end = Math.Min(_count, (part + 1) * RowsPerPart);
             if (_rows is null)
@@ -150,7 +154,7 @@ internal static unsafe class KnnExact
                 for (int i = part * RowsPerPart; i < end; i++)
                 {
                     float* row = features + (long)i * columns;
-                    norms[i] = Math.Sqrt(Dot(row, row, columns, tier));
+                    norms[i] = Math.Sqrt(Dot<TDouble>(row, row, columns));
                 }
                 return;
             }
@@ -162,18 +166,13 @@ internal static unsafe class KnnExact
                     double norm = norms[_rows[r]];
                     // Each element is one correctly rounded division and one rounding to float32: the same bits in any vector width.
                     int p = 0;
-                    if (Vector256.IsHardwareAccelerated)
+                    for (; p + TVec.Count <= columns; p += TVec.Count)
                     {
-                        Vector256<double> n = Vector256.Create(norm);
-                        for (; p + 8 <= columns; p += 8)
-                        {
-                            (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(Vector256.Load(source + p));
-                            Vector256.Narrow(lo / n, hi / n).Store(target + p);
-                        }
+                        TVec.Store(TVec.DivideInDouble(TVec.Load(source + p), norm), target + p);
                     }
                     for (; p < columns; p++)
                     {
-                        target[p] = (float)(source[p] / norm);
+                        Float1.Store(Float1.DivideInDouble(Float1.Load(source + p), norm), target + p);
                     }
                     ulong h = 0x9E3779B97F4A7C15UL;
                     uint* bits = (uint*)target;
@@ -190,53 +189,66 @@ internal static unsafe class KnnExact
     /// <summary>
     /// Σ a_p·b_p in float64 in a fixed order: lane l (of eight) adds the exact products p ≡ l (mod 8)
     /// in increasing p, the tail p ≥ F − F mod 8 goes to lane p mod 8, then lanes 0–7 are added as
-    /// ((0+4)+(2+6)) + ((1+5)+(3+7)). AVX-512 (one 8-lane vector), AVX2 (two 4-lane vectors) and scalar
-    /// code perform exactly these additions, so the result is the same bits on every tier.
+    /// ((0+4)+(2+6)) + ((1+5)+(3+7)). The eight lanes are one 8-lane vector (AVX-512), two 4-lane
+    /// vectors (AVX2) or eight doubles (scalar), so the result is the same bits on every tier.
     /// </summary>
-    [SkipLocalsInit]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Dot(float* a, float* b, int n, SimdTier tier)
     {
+        var kernel = new DotKernel(a, b, n);
+        SimdDispatch.Run(tier, ref kernel);
+        return kernel.Result;
+    }
+
+    private struct DotKernel(float* a, float* b, int n) : ISimdKernel
+    {
+        public double Result;
+
+        public void Run<TVec, TDouble>()
+            where TVec : struct, IFloatVector<TVec>
+            where TDouble : struct, IDoubleVector<TDouble>
+            => Result = Dot<TDouble>(a, b, n);
+    }
+
+    /// <inheritdoc cref="Dot(float*, float*, int, SimdTier)"/>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double Dot<TVec>(float* a, float* b, int n)
+        where TVec : struct, IDoubleVector<TVec>
+    {
+        int w = TVec.Count;
         int full = n - n % 8;
         double* lanes = stackalloc double[8];
-        if (tier == SimdTier.Avx512 && Avx512F.IsSupported)
+        TVec l0 = TVec.Zero, l1 = l0, l2 = l0, l3 = l0, l4 = l0, l5 = l0, l6 = l0, l7 = l0;
+        for (int p = 0; p < full; p += 8)
         {
-            Vector512<double> acc = Vector512<double>.Zero;
-            for (int p = 0; p < full; p += 8)
+            l0 = TVec.Add(l0, TVec.Mul(TVec.LoadWidened(a + p), TVec.LoadWidened(b + p)));
+            if (w <= 4)
             {
-                acc += Avx512F.ConvertToVector512Double(Vector256.Load(a + p)) * Avx512F.ConvertToVector512Double(Vector256.Load(b + p));
+                l1 = TVec.Add(l1, TVec.Mul(TVec.LoadWidened(a + p + w), TVec.LoadWidened(b + p + w)));
             }
-            acc.Store(lanes);
+            if (w == 1)
+            {
+                l2 = TVec.Add(l2, TVec.Mul(TVec.LoadWidened(a + p + 2), TVec.LoadWidened(b + p + 2)));
+                l3 = TVec.Add(l3, TVec.Mul(TVec.LoadWidened(a + p + 3), TVec.LoadWidened(b + p + 3)));
+                l4 = TVec.Add(l4, TVec.Mul(TVec.LoadWidened(a + p + 4), TVec.LoadWidened(b + p + 4)));
+                l5 = TVec.Add(l5, TVec.Mul(TVec.LoadWidened(a + p + 5), TVec.LoadWidened(b + p + 5)));
+                l6 = TVec.Add(l6, TVec.Mul(TVec.LoadWidened(a + p + 6), TVec.LoadWidened(b + p + 6)));
+                l7 = TVec.Add(l7, TVec.Mul(TVec.LoadWidened(a + p + 7), TVec.LoadWidened(b + p + 7)));
+            }
         }
-        else if (tier != SimdTier.Scalar && Vector256.IsHardwareAccelerated)
+        TVec.Store(l0, lanes);
+        if (w <= 4)
         {
-            Vector256<double> lo = Vector256<double>.Zero, hi = lo;
-            for (int p = 0; p < full; p += 8)
-            {
-                (Vector256<double> alo, Vector256<double> ahi) = Vector256.Widen(Vector256.Load(a + p));
-                (Vector256<double> blo, Vector256<double> bhi) = Vector256.Widen(Vector256.Load(b + p));
-                lo += alo * blo;
-                hi += ahi * bhi;
-            }
-            lo.Store(lanes);
-            hi.Store(lanes + 4);
+            TVec.Store(l1, lanes + w);
         }
-        else
+        if (w == 1)
         {
-            double l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0, l6 = 0, l7 = 0;
-            for (int p = 0; p < full; p += 8)
-            {
-                l0 += (double)a[p] * b[p];
-                l1 += (double)a[p + 1] * b[p + 1];
-                l2 += (double)a[p + 2] * b[p + 2];
-                l3 += (double)a[p + 3] * b[p + 3];
-                l4 += (double)a[p + 4] * b[p + 4];
-                l5 += (double)a[p + 5] * b[p + 5];
-                l6 += (double)a[p + 6] * b[p + 6];
-                l7 += (double)a[p + 7] * b[p + 7];
-            }
-            lanes[0] = l0; lanes[1] = l1; lanes[2] = l2; lanes[3] = l3;
-            lanes[4] = l4; lanes[5] = l5; lanes[6] = l6; lanes[7] = l7;
+            TVec.Store(l2, lanes + 2);
+            TVec.Store(l3, lanes + 3);
+            TVec.Store(l4, lanes + 4);
+            TVec.Store(l5, lanes + 5);
+            TVec.Store(l6, lanes + 6);
+            TVec.Store(l7, lanes + 7);
         }
         for (int p = full; p < n; p++)
         {
@@ -262,7 +274,7 @@ internal static unsafe class KnnExact
         return result;
     }
 
-    private sealed class FinishJob : ParallelJob
+    private sealed class FinishJob : ParallelJob, ISimdParts
     {
         private const int RowsPerPart = 64;
         private readonly KnnRows _rows;
@@ -293,7 +305,11 @@ internal static unsafe class KnnExact
         /// <summary>False: packed and zero rows. True: the thinned duplicates (they read their leaders' lists).</summary>
         public bool Duplicates;
 
-        public override void Execute(int part)
+        public override void Execute(int part) => SimdDispatch.RunPart(_tier, this, part);
+
+        public void ExecutePart<TVec, TDouble>(int part)
+            where TVec : struct, IFloatVector<TVec>
+            where TDouble : struct, IDoubleVector<TDouble>
         {
             int end = Math.Min(_items, (part + 1) * RowsPerPart), k = _k, columns = _rows.Columns;
             var scored = new List<(double Score, int Index)>(4 * k + 16);
@@ -311,10 +327,10 @@ internal static unsafe class KnnExact
                     if (leader >= 0)
                     {
                         float* lead = unit + (long)_packedOf[leader] * columns;
-                        scored.Add((Dot(lead, lead, columns, _tier), leader));
+                        scored.Add((Dot<TDouble>(lead, lead, columns), leader));
                         foreach (int j in _result.AsSpan(leader * k, k))
                         {
-                            scored.Add((_packedOf[j] < 0 ? 0.0 : Dot(lead, unit + (long)_packedOf[j] * columns, columns, _tier), j));
+                            scored.Add((_packedOf[j] < 0 ? 0.0 : Dot<TDouble>(lead, unit + (long)_packedOf[j] * columns, columns), j));
                         }
                     }
                     else if (packed < 0)
@@ -334,7 +350,7 @@ internal static unsafe class KnnExact
                         float* self = unit + (long)packed * columns;
                         foreach (KnnCandidate c in _candidates.Survivors(packed))
                         {
-                            scored.Add((Dot(self, unit + (long)c.Index * columns, columns, _tier), _rows.Packed[c.Index]));
+                            scored.Add((Dot<TDouble>(self, unit + (long)c.Index * columns, columns), _rows.Packed[c.Index]));
                         }
                         for (int z = 0; z < Math.Min(k, _rows.Zero.Length); z++)
                         {

@@ -5,7 +5,7 @@
 // the source is row-sparse: the gradient that BPR scatters into an N × d table touches ~3·B rows,
 // and it is the source of the first layer of FSC backward (kernels.md, "Sparse seeds").
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
+using Stair.Kernels.Cpu.Simd;
 
 namespace Stair.Kernels.Cpu.Propagation;
 
@@ -37,45 +37,65 @@ internal static unsafe class ZeroRows
     /// first eighth of the rows shows the table is mostly non-zero, so a dense table costs ~1/8 of a read.
     /// A row holding NaN or ±∞ is not zero.
     /// </summary>
-    public static bool MarkIfSparse(float* table, int rows, int width, byte* flags)
+    public static bool MarkIfSparse(SimdTier tier, float* table, int rows, int width, byte* flags)
     {
-        int probe = Math.Max(256, rows / 8);
-        int zero = 0;
-        for (int r = 0; r < rows; r++)
-        {
-            bool isZero = IsZero((uint*)table + (long)r * width, width);
-            flags[r] = isZero ? (byte)1 : (byte)0;
-            zero += isZero ? 1 : 0;
-            if (r + 1 == probe && 2 * zero < r + 1)
-            {
-                return false;
-            }
-        }
-        return 2L * zero >= rows;
+        var kernel = new MarkKernel { Table = table, Rows = rows, Width = width, Flags = flags };
+        SimdDispatch.Run(tier, ref kernel);
+        return kernel.Sparse;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool IsZero(uint* row, int width)
+    private struct MarkKernel : ISimdKernel
     {
-        const uint Magnitude = 0x7FFF_FFFF;
-        int j = 0;
-        if (Vector256.IsHardwareAccelerated)
+        public float* Table;
+        public int Rows, Width;
+        public byte* Flags;
+        public bool Sparse;
+
+        public void Run<TVec, TDouble>()
+            where TVec : struct, IFloatVector<TVec>
+            where TDouble : struct, IDoubleVector<TDouble>
         {
-            Vector256<uint> any = Vector256<uint>.Zero;
-            for (; j + 8 <= width; j += 8)
+            int rows = Rows, width = Width;
+            int probe = Math.Max(256, rows / 8);
+            int zero = 0;
+            for (int r = 0; r < rows; r++)
             {
-                any |= Vector256.Load(row + j);
+                bool isZero = IsZero<TVec>(Table + (long)r * width, width);
+                Flags[r] = isZero ? (byte)1 : (byte)0;
+                zero += isZero ? 1 : 0;
+                if (r + 1 == probe && 2 * zero < r + 1)
+                {
+                    Sparse = false;
+                    return;
+                }
             }
-            if ((any & Vector256.Create(Magnitude)) != Vector256<uint>.Zero)
+            Sparse = 2L * zero >= rows;
+        }
+    }
+
+    // The OR of the row's bit patterns has no magnitude bit exactly when every element is ±0.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsZero<TVec>(float* row, int width)
+        where TVec : struct, IFloatVector<TVec>
+    {
+        int j = 0;
+        if (TVec.Count > 1)
+        {
+            TVec any = TVec.Zero;
+            for (; j + TVec.Count <= width; j += TVec.Count)
+            {
+                any = TVec.OrBits(any, TVec.Load(row + j));
+            }
+            if (!TVec.AllSignedZero(any))
             {
                 return false;
             }
         }
-        uint rest = 0;
+        Float1 rest = Float1.Zero;
         for (; j < width; j++)
         {
-            rest |= row[j];
+            rest = Float1.OrBits(rest, Float1.Load(row + j));
         }
-        return (rest & Magnitude) == 0;
+        return Float1.AllSignedZero(rest);
     }
 }

@@ -2,39 +2,27 @@
 // drivers compute acc = Σ_k A[r,k]·X[k, j..j+w) and hand it to an epilogue; FSC's fused
 // layer update is an epilogue, so the row loop exists once for every use.
 //
-// Each epilogue performs the same IEEE operations, in the same order, at every width
-// (scalar, 128, 256, 512 bits): results are bitwise identical across SIMD tiers.
+// Each epilogue is written once over the vector types of Cpu/Simd: the same IEEE operations,
+// in the same order, at every width (scalar, 128, 256, 512 bits): results are bitwise identical across SIMD tiers.
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
+using Stair.Kernels.Cpu.Simd;
 
 namespace Stair.Kernels.Cpu.Propagation;
 
 /// <summary>Consumes accumulated chunks of output row <c>row</c> starting at column <c>j</c>.</summary>
 internal interface IRowEpilogue
 {
-    void Store(int row, int j, float acc);
-
-    void Store(int row, int j, Vector128<float> acc);
-
-    void Store(int row, int j, Vector256<float> acc);
-
-    void Store(int row, int j, Vector512<float> acc);
+    void Store<TVec>(int row, int j, TVec acc)
+        where TVec : struct, IFloatVector<TVec>;
 }
 
 /// <summary>Plain SpMM: Y[row, j] = acc.</summary>
 internal readonly unsafe struct StoreEpilogue(float* output, int width) : IRowEpilogue
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store(int row, int j, float acc) => output[(long)row * width + j] = acc;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store(int row, int j, Vector128<float> acc) => acc.Store(output + (long)row * width + j);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store(int row, int j, Vector256<float> acc) => acc.Store(output + (long)row * width + j);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store(int row, int j, Vector512<float> acc) => acc.Store(output + (long)row * width + j);
+    public void Store<TVec>(int row, int j, TVec acc)
+        where TVec : struct, IFloatVector<TVec>
+        => TVec.Store(acc, output + (long)row * width + j);
 }
 
 /// <summary>
@@ -46,51 +34,16 @@ internal readonly unsafe struct FscLayerEpilogue<TLast>(float* target, float* se
     where TLast : struct, ILayerKind
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store(int row, int j, float acc)
+    public void Store<TVec>(int row, int j, TVec acc)
+        where TVec : struct, IFloatVector<TVec>
     {
         long at = (long)row * width + j;
-        float s = MathF.FusedMultiplyAdd(acc, beta[j], seed[at]);
+        TVec s = TVec.Fma(acc, TVec.Load(beta + j), TVec.Load(seed + at));
         if (TLast.IsLast)
         {
-            s *= scale[j];
+            s = TVec.Mul(s, TVec.Load(scale + j));
         }
-        target[at] = s;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store(int row, int j, Vector128<float> acc)
-    {
-        long at = (long)row * width + j;
-        Vector128<float> s = Vector128.FusedMultiplyAdd(acc, Vector128.Load(beta + j), Vector128.Load(seed + at));
-        if (TLast.IsLast)
-        {
-            s *= Vector128.Load(scale + j);
-        }
-        s.Store(target + at);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store(int row, int j, Vector256<float> acc)
-    {
-        long at = (long)row * width + j;
-        Vector256<float> s = Vector256.FusedMultiplyAdd(acc, Vector256.Load(beta + j), Vector256.Load(seed + at));
-        if (TLast.IsLast)
-        {
-            s *= Vector256.Load(scale + j);
-        }
-        s.Store(target + at);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store(int row, int j, Vector512<float> acc)
-    {
-        long at = (long)row * width + j;
-        Vector512<float> s = Vector512.FusedMultiplyAdd(acc, Vector512.Load(beta + j), Vector512.Load(seed + at));
-        if (TLast.IsLast)
-        {
-            s *= Vector512.Load(scale + j);
-        }
-        s.Store(target + at);
+        TVec.Store(s, target + at);
     }
 }
 

@@ -5,8 +5,8 @@
 // product makes independent of blocking and threads, so the result is deterministic.
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using Stair.Kernels.Cpu.Dense;
+using Stair.Kernels.Cpu.Simd;
 
 namespace Stair.Kernels.Cpu.Ranking;
 
@@ -92,35 +92,38 @@ internal sealed unsafe class RankingDriver : ParallelJob
     /// equal score never displaces an earlier one. The vector tiers only skip blocks in which
     /// nothing beats the k-th, so every tier selects the same items.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SelectTopK(SimdTier tier, float* row, int n, Span<float> bestScores, Span<int> bestItems)
     {
-        int k = bestScores.Length;
+        var kernel = new SelectKernel(row, n, bestScores, bestItems);
+        SimdDispatch.Run(tier, ref kernel);
+    }
+
+    private ref struct SelectKernel(float* row, int n, Span<float> bestScores, Span<int> bestItems) : ISimdKernel
+    {
+        private readonly Span<float> _bestScores = bestScores;
+        private readonly Span<int> _bestItems = bestItems;
+
+        public void Run<TVec, TDouble>()
+            where TVec : struct, IFloatVector<TVec>
+            where TDouble : struct, IDoubleVector<TDouble>
+            => SelectTopK<TVec>(row, n, _bestScores, _bestItems);
+    }
+
+    // Chunks of the tier's width: a mask of the scores above the current k-th, each hit re-tested (the k-th rises as
+    // hits go in); the rest one by one.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SelectTopK<TVec>(float* row, int n, Span<float> bestScores, Span<int> bestItems)
+        where TVec : struct, IFloatVector<TVec>
+    {
         bestScores.Fill(float.NegativeInfinity);
         bestItems.Fill(-1);
         float threshold = float.NegativeInfinity;
         int i = 0;
-        if (tier == SimdTier.Avx512)
+        if (TVec.Count > 1)
         {
-            for (; i + 16 <= n; i += 16)
+            for (; i + TVec.Count <= n; i += TVec.Count)
             {
-                uint mask = (uint)Vector512.GreaterThan(Vector512.Load(row + i), Vector512.Create(threshold)).ExtractMostSignificantBits();
-                while (mask != 0)
-                {
-                    int at = i + BitOperations.TrailingZeroCount(mask);
-                    mask &= mask - 1;
-                    if (row[at] > threshold)
-                    {
-                        threshold = Insert(row[at], at, bestScores, bestItems);
-                    }
-                }
-            }
-        }
-        else if (tier == SimdTier.Avx2)
-        {
-            for (; i + 8 <= n; i += 8)
-            {
-                uint mask = (uint)Vector256.GreaterThan(Vector256.Load(row + i), Vector256.Create(threshold)).ExtractMostSignificantBits();
+                ulong mask = TVec.GreaterThanMask(TVec.Load(row + i), TVec.Splat(threshold));
                 while (mask != 0)
                 {
                     int at = i + BitOperations.TrailingZeroCount(mask);
