@@ -1,7 +1,7 @@
 // The seam of whitening: the solver (WhiteningSolver) drives a WhiteningDevice, which the
 // backend supplies: host SIMD products on the CPU backend (CpuWhiteningDevice), device tables
 // and kernels on the ILGPU backends (AcceleratorWhiteningDevice).
-using Stair.Kernels.WhiteningCore;
+using Stair.Kernels.WhiteningAlgebra;
 
 namespace Stair.Kernels;
 

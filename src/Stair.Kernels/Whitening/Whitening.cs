@@ -1,6 +1,7 @@
 // Batched whitening (kernels.md, Whitening): per modality, the top-d left singular vectors of
 // the column-centered features scaled by √(I/d), with a fixed sign; fused by the weights.
 using Stair.Kernels.Cpu;
+using Stair.Kernels.Cpu.Simd;
 using Stair.Kernels.WhiteningAlgebra;
 
 namespace Stair.Kernels;
@@ -32,7 +33,7 @@ public static class Whitening
         options ??= new WhiteningOptions();
         cpuOptions ??= CpuOptions.Default;
         cpuOptions.Validate();
-        int items = Validate(modalities, options, cpuOptions.EffectiveThreads);
+        int items = Validate(modalities, options, cpuOptions);
         using var device = new CpuWhiteningDevice(SimdTiers.Resolve(cpuOptions.Tier), cpuOptions.EffectiveThreads);
         return Run(device, modalities, options, items);
     }
@@ -41,7 +42,7 @@ public static class Whitening
     internal static WhiteningResult Whiten(ComputeContext context, IReadOnlyList<WhiteningModality> modalities, WhiteningOptions? options)
     {
         options ??= new WhiteningOptions();
-        int items = Validate(modalities, options, context.CpuOptions.EffectiveThreads);
+        int items = Validate(modalities, options, context.CpuOptions);
         using WhiteningDevice device = context.Families.Whitening.OpenWhitening();
         return Run(device, modalities, options, items);
     }
@@ -160,7 +161,7 @@ public static class Whitening
     }
 
     // Everything is checked before any work: shapes, weights, then every feature value.
-    private static int Validate(IReadOnlyList<WhiteningModality> modalities, WhiteningOptions options, int threads)
+    private static int Validate(IReadOnlyList<WhiteningModality> modalities, WhiteningOptions options, CpuOptions host)
     {
         ArgumentNullException.ThrowIfNull(modalities);
         ArgumentNullException.ThrowIfNull(options);
@@ -200,7 +201,7 @@ public static class Whitening
         for (int index = 0; index < modalities.Count; index++)
         {
             WhiteningModality m = modalities[index];
-            int k = FirstNonFinite(m.Features, threads);
+            int k = FirstNonFinite(m.Features, SimdTiers.Resolve(host.Tier), host.EffectiveThreads);
             if (k >= 0)
             {
                 float bad = m.Features.Span[k];
@@ -210,57 +211,60 @@ public static class Whitening
         return items;
     }
 
-    /// <summary>The index of the first NaN or infinite feature, or −1: a SIMD scan (|x| &lt; ∞ is false for both), split over <paramref name="threads"/> for large inputs.</summary>
-    internal static int FirstNonFinite(ReadOnlyMemory<float> features, int threads)
+    /// <summary>
+    /// The index of the first NaN or infinite feature, or −1: a scan in vectors of <paramref name="tier"/>, split over
+    /// <paramref name="threads"/> for large inputs; the first part with a bad value is rescanned element by element.
+    /// </summary>
+    internal static int FirstNonFinite(ReadOnlyMemory<float> features, SimdTier tier, int threads)
     {
-        var job = new FiniteScan(features);
+        var job = new FiniteScan(features, tier);
         CpuWorkerPool.Shared.Run(job, features.Length >= 1 << 22 ? threads : 1);
-        int first = -1;
         foreach (int k in job.FirstBad)
         {
             if (k >= 0)
             {
-                first = k;   // parts are in index order: the first part with a bad value has the first bad index
-                break;
+                return k;   // parts are in index order: the first part with a bad value has the first bad index
             }
         }
-        return first;
+        return -1;
     }
 
-    private sealed class FiniteScan : ParallelJob
+    private sealed unsafe class FiniteScan : ParallelJob, ISimdParts
     {
         private const int Chunk = 1 << 18;
         private readonly ReadOnlyMemory<float> _features;
+        private readonly SimdTier _tier;
 
-        public FiniteScan(ReadOnlyMemory<float> features)
+        public FiniteScan(ReadOnlyMemory<float> features, SimdTier tier)
         {
             _features = features;
+            _tier = tier;
             PartCount = (features.Length + Chunk - 1) / Chunk;
             FirstBad = new int[PartCount];
         }
 
         public int[] FirstBad { get; }
 
+        public override void Execute(int part) => SimdDispatch.RunPart(_tier, this, part);
+
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public override void Execute(int part)
+        public void ExecutePart<TFloat, TDouble>(int part)
+            where TFloat : struct, IFloatVector<TFloat>
+            where TDouble : struct, IDoubleVector<TDouble>
         {
             int start = part * Chunk;
             ReadOnlySpan<float> f = _features.Span.Slice(start, Math.Min(Chunk, _features.Length - start));
             FirstBad[part] = -1;
-            int p = 0, w = System.Numerics.Vector<float>.Count;
-            var infinity = new System.Numerics.Vector<float>(float.PositiveInfinity);
-            bool clean = true;   // every vector so far
-            for (; p <= f.Length - w; p += w)
+            int p = 0, w = TFloat.Count;
+            fixed (float* x = f)
             {
-                if (!System.Numerics.Vector.LessThanAll(System.Numerics.Vector.Abs(new System.Numerics.Vector<float>(f.Slice(p))), infinity))
+                for (; p <= f.Length - w; p += w)
                 {
-                    clean = false;
-                    break;
+                    if (TFloat.AnyNonFinite(TFloat.Load(x + p)))
+                    {
+                        break;
+                    }
                 }
-            }
-            if (clean && p == f.Length)
-            {
-                return;
             }
             for (int k = p; k < f.Length; k++)
             {

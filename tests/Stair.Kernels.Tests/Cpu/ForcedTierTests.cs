@@ -130,7 +130,7 @@ public unsafe class ForcedTierTests
             {
                 var state = new AdamState(Items, D);
                 var adam = new AdamWOptions(0.01f, WeightDecay: 0.1f, Clip: UpdateClip.RowNorm(0.02f));
-                return () => Kernels.EmbeddingUpdate.Step(table, gradient, state, adam, options);
+                return () => Kernels.EmbeddingUpdate.AdamWStep(table, gradient, state, adam, options);
             }
             case "bsc-adamw":
             {
@@ -140,16 +140,16 @@ public unsafe class ForcedTierTests
                 var bsc = new BscWorkspace(Items, D);
                 float[] strengths = StepwiseWeights.Backward(D, 0.5);
                 var adam = new AdamWOptions(0.01f, WeightDecay: 0.1f, Clip: UpdateClip.Element(0.001f));
-                return () => Kernels.EmbeddingUpdate.BscStep(table, gradient, state, knnPlan, strengths, 2, bsc, adam);
+                return () => Kernels.EmbeddingUpdate.BscAdamWStep(table, gradient, state, knnPlan, strengths, 2, bsc, adam);
             }
             case "knn":
                 return () => Kernels.KnnGraph.Build(Items, knn, options);
             case "whitening-exact":
-                return () => Kernels.Whitening.Run(modalities, new WhiteningOptions { Dimension = 9 }, options);
+                return () => Kernels.Whitening.Whiten(modalities, new WhiteningOptions { Dimension = 9 }, options);
             case "whitening-randomized":
             {
                 var randomized = new WhiteningOptions { Dimension = 9, Method = WhiteningMethod.Randomized, Oversampling = 4 };
-                return () => Kernels.Whitening.Run(modalities, randomized, options);
+                return () => Kernels.Whitening.Whiten(modalities, randomized, options);
             }
             case "eigensolver":
             {

@@ -1,4 +1,4 @@
-// The SIMD finite-value scan behind whitening's input check: first bad index in row-major
+// The SIMD finite-value scan behind whitening's input check, on every tier: first bad index in row-major
 // order, on the single-thread path and the split one (≥ 4 M values), with bad values in a
 // vector body, in a tail and in several parts at once. And the CPU centering pass: X_c and
 // its transpose (8 × 8 register blocks plus element-wise edges) against a plain loop.
@@ -20,26 +20,30 @@ public class WhiteningScanTests
         {
             x[k] = (k % 7) - 3.5f;
         }
-        Assert.Equal(-1, Stair.Kernels.Whitening.FirstNonFinite(x, threads));
-        foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+        foreach (SimdTier tier in SimdTiers.Supported) // every tier's vector scan, and the scalar one
         {
-            foreach (int at in new[] { 0, length / 2, length - 1 })
+            Assert.Equal(-1, Stair.Kernels.Whitening.FirstNonFinite(x, tier, threads));
+            foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
             {
-                float saved = x[at];
-                x[at] = bad;
-                Assert.Equal(at, Stair.Kernels.Whitening.FirstNonFinite(x, threads));
-                if (at + 1 < length)
+                foreach (int at in new[] { 0, length / 2, length - 1 })
                 {
-                    // A second bad value later (another part on the split path) does not hide the first.
-                    x[length - 1] = float.NaN;
-                    Assert.Equal(at, Stair.Kernels.Whitening.FirstNonFinite(x, threads));
-                    x[length - 1] = (length - 1) % 7 - 3.5f;
+                    float saved = x[at];
+                    x[at] = bad;
+                    Assert.Equal(at, Stair.Kernels.Whitening.FirstNonFinite(x, tier, threads));
+                    if (at + 1 < length)
+                    {
+                        // A second bad value later (another part on the split path) does not hide the first.
+                        x[length - 1] = float.NaN;
+                        Assert.Equal(at, Stair.Kernels.Whitening.FirstNonFinite(x, tier, threads));
+                        x[length - 1] = (length - 1) % 7 - 3.5f;
+                    }
+                    x[at] = saved;
                 }
-                x[at] = saved;
             }
+            x[length - 1] = float.MaxValue;
+            Assert.Equal(-1, Stair.Kernels.Whitening.FirstNonFinite(x, tier, threads));
+            x[length - 1] = (length - 1) % 7 - 3.5f;
         }
-        x[length - 1] = float.MaxValue;
-        Assert.Equal(-1, Stair.Kernels.Whitening.FirstNonFinite(x, threads));
     }
 
     [Theory]

@@ -1,5 +1,5 @@
 // The CPU backend of whitening: host SIMD centering and products with the context's tier and threads.
-using Stair.Kernels.WhiteningCore;
+using Stair.Kernels.WhiteningAlgebra;
 
 namespace Stair.Kernels.Cpu.Whitening;
 

@@ -1,6 +1,6 @@
 // The ILGPU backend of whitening: features centered and transposed on the device, products on
 // the shared dense kernels (AcceleratorWhiteningDevice).
-using Stair.Kernels.WhiteningCore;
+using Stair.Kernels.WhiteningAlgebra;
 
 namespace Stair.Kernels.Gpu.Whitening;
 
