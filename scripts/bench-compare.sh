@@ -12,6 +12,8 @@
 # of 7,050 × 384, all on the AVX-512 tier (the CPU this was written on has it). A base whose suite
 # lacks a case variable runs all its cases; only cases present in both builds are compared.
 # JOB (env) is passed to BenchmarkDotNet (default: --warmupCount 3 --iterationCount 7 --launchCount 1).
+# BASE_PICK (env) lists commits applied to the base's tree first (e.g. a later benchmark-only commit that
+# adds a case filter), so both builds run the same benchmark code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=${1:?usage: scripts/bench-compare.sh BASE [ROUNDS]}
@@ -27,6 +29,9 @@ suites=${SUITES:-"PropagationBenchmarks|STAIR_PROPAGATION_CASES=baby/avx512,elec
 job=${JOB:-"--warmupCount 3 --iterationCount 7 --launchCount 1"}
 
 git worktree add --detach -q "$work/base-src" "$base"
+for pick in ${BASE_PICK:-}; do
+  git -C "$work/base-src" cherry-pick --no-commit "$pick" >/dev/null
+done
 echo "building base $(git -C "$work/base-src" rev-parse --short HEAD) and this tree ($(git rev-parse --short HEAD)$(git diff --quiet || echo ' + changes'))" >&2
 dotnet build "$work/base-src/bench/Stair.Kernels.Benchmarks" -c Release -o "$work/base-bin" -v q -nologo >/dev/null
 dotnet build bench/Stair.Kernels.Benchmarks -c Release -o "$work/this-bin" -v q -nologo >/dev/null
