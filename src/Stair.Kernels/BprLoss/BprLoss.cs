@@ -1,6 +1,6 @@
 // Public entry points of the BPR loss (kernels.md, BprLoss) on host spans. Arguments are
 // checked here, once, before any pointer is taken or any gradient element is written; the
-// driver under Cpu/BprLoss trusts them. ComputeContext.BprLoss is the device-table twin.
+// driver under Cpu/BprLoss trusts them. ComputeContext.ComputeBprLoss is the device-table twin.
 using Stair.Kernels.Cpu.BprLoss;
 
 namespace Stair.Kernels;
