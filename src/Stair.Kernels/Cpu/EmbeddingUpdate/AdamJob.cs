@@ -127,14 +127,7 @@ internal sealed unsafe class AdamJob : ParallelJob
             case ClipMode.Element:
             {
                 var op = new FusedStepOp<TL2, Enabled>(Tables, Scalars);
-                long clipped = 0;
-                for (long i = start; i < end; i += Width)
-                {
-                    op.Clamped = false;
-                    ElementDriver.Run(Tier, i, i + Width, ref op);
-                    clipped += op.Clamped ? 1 : 0;
-                }
-                return clipped;
+                return ElementDriver.RunCountingClampedRows(Tier, start, end, Width, ref op);
             }
             default:
             {
@@ -170,14 +163,7 @@ internal sealed unsafe class AdamJob : ParallelJob
             case ClipMode.Element:
             {
                 var op = new ApplyOp<Disabled, Enabled>(tables, Scalars, 1f);
-                long clipped = 0;
-                for (long i = start; i < end; i += Width)
-                {
-                    op.Clamped = false;
-                    ElementDriver.Run(Tier, i, i + Width, ref op);
-                    clipped += op.Clamped ? 1 : 0;
-                }
-                return clipped;
+                return ElementDriver.RunCountingClampedRows(Tier, start, end, Width, ref op);
             }
             default:
             {

@@ -108,7 +108,7 @@ internal readonly struct Disabled : ICompileTimeFlag
 }
 
 /// <summary>The whole step in one pass (no smoothing, no row clip): moments, optional element clamp, apply.</summary>
-internal unsafe struct FusedStepOp<TL2, TClamp>(AdamTables tables, AdamScalars scalars) : IElementOp
+internal unsafe struct FusedStepOp<TL2, TClamp>(AdamTables tables, AdamScalars scalars) : IClampingOp
     where TL2 : struct, ICompileTimeFlag
     where TClamp : struct, ICompileTimeFlag
 {
@@ -116,7 +116,7 @@ internal unsafe struct FusedStepOp<TL2, TClamp>(AdamTables tables, AdamScalars s
     private readonly AdamScalars _s = scalars;
 
     /// <summary>Set when the element clamp changed any element since it was last cleared.</summary>
-    public bool Clamped;
+    public bool Clamped { get; set; }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Invoke<TVec>(long i)
@@ -147,7 +147,7 @@ internal readonly unsafe struct MomentsOp<TL2>(AdamTables tables, AdamScalars sc
 }
 
 /// <summary>Apply a prepared update Δ̃ (times a row scale when clipped by norm, clamped when clipped by element).</summary>
-internal unsafe struct ApplyOp<TScale, TClamp>(AdamTables tables, AdamScalars scalars, float scale) : IElementOp
+internal unsafe struct ApplyOp<TScale, TClamp>(AdamTables tables, AdamScalars scalars, float scale) : IClampingOp
     where TScale : struct, ICompileTimeFlag
     where TClamp : struct, ICompileTimeFlag
 {
@@ -156,7 +156,7 @@ internal unsafe struct ApplyOp<TScale, TClamp>(AdamTables tables, AdamScalars sc
     private readonly float _scale = scale;
 
     /// <summary>Set when the element clamp changed any element since it was last cleared.</summary>
-    public bool Clamped;
+    public bool Clamped { get; set; }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Invoke<TVec>(long i)

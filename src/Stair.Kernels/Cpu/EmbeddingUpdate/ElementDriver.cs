@@ -13,9 +13,29 @@ internal interface IElementOp
         where TVec : struct, IFloatVector<TVec>;
 }
 
+/// <summary>An element operation that clamps, and says whether it clamped since it was last reset.</summary>
+internal interface IClampingOp : IElementOp
+{
+    bool Clamped { get; set; }
+}
+
 [SkipLocalsInit]
 internal static unsafe class ElementDriver
 {
+    /// <summary>Runs <paramref name="op"/> row by row over [start, end) and returns the number of rows it clamped.</summary>
+    public static long RunCountingClampedRows<TOp>(SimdTier tier, long start, long end, int width, ref TOp op)
+        where TOp : struct, IClampingOp
+    {
+        long clipped = 0;
+        for (long i = start; i < end; i += width)
+        {
+            op.Clamped = false;
+            Run(tier, i, i + width, ref op);
+            clipped += op.Clamped ? 1 : 0;
+        }
+        return clipped;
+    }
+
     /// <summary>Runs <paramref name="op"/> over [start, end): chunks of the tier's width, then 8, 4 and 1 lanes for the rest.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Run<TOp>(SimdTier tier, long start, long end, ref TOp op)
