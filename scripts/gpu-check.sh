@@ -31,7 +31,11 @@ case "${1:-}" in
     archive=$(cd "$(dirname "$archive")" && pwd)/$(basename "$archive")
     scratch=$(mktemp -d "${TMPDIR:-/tmp}/stair-gpu-check.XXXXXX")
     trap 'rm -rf "$scratch"' EXIT
-    git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -C "$scratch" -xf -
+    if git rev-parse --is-inside-work-tree > /dev/null 2>&1; then
+      git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -C "$scratch" -xf -
+    else # not a git checkout: everything but build outputs
+      tar --exclude=./.git --exclude='*/bin' --exclude='*/obj' --exclude=./artifacts -cf - . | tar -C "$scratch" -xf -
+    fi
     mkdir -p "$scratch/stage"
     # One set of global properties for all three, so the libraries they share are built once, bit-identical.
     for project in src/Stair.Kernels.Cli bench/Stair.Kernels.Benchmarks tests/Stair.Kernels.Tests; do
@@ -140,6 +144,14 @@ case "${1:-}" in
       step "bench-$class" "$out/benchmarks.txt" 32 env "${suite#*:}" "$bin/Stair.Kernels.Benchmarks" \
         --inProcess --filter "*.${class}Benchmarks.*" --warmupCount 2 --iterationCount 5 --iterationTime 100 \
         --exporters GitHub --artifacts "$work/bench/$class"
+      # BenchmarkDotNet exits 0 when its filter leaves nothing (no CUDA device: no cuda case): no report is a failure.
+      report=$(find "$work/bench/$class" -name '*-report-github.md' -print -quit)
+      if [ -n "$report" ]; then
+        cat "$report" >> "$out/benchmarks.txt"
+      else
+        failed=1
+        echo "== bench-$class: FAILED, no benchmark ran (no report in its artifacts)" >> "$summary"
+      fi
     done
 
     echo >> "$summary"
