@@ -32,7 +32,7 @@ case "${1:-}" in
     scratch=$(mktemp -d "${TMPDIR:-/tmp}/stair-gpu-check.XXXXXX")
     trap 'rm -rf "$scratch"' EXIT
     if git rev-parse --is-inside-work-tree > /dev/null 2>&1; then
-      git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -C "$scratch" -xf -
+      git ls-files -co --exclude-standard -z | tar --null --ignore-failed-read -T - -cf - | tar -C "$scratch" -xf -
     else # not a git checkout: everything but build outputs
       tar --exclude=./.git --exclude='*/bin' --exclude='*/obj' --exclude=./artifacts -cf - . | tar -C "$scratch" -xf -
     fi
