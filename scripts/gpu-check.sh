@@ -19,14 +19,18 @@
 #   STAIR_TRACE=1); the device tests with STAIR_REQUIRE_CUDA=1 105 s; five CUDA benchmark suites 32 s each.
 # OUT gets: summary.txt (each step's exit code, time-out flag and tail), nvidia-smi.txt, devices.txt,
 # validate-cuda.txt, tests.txt, benchmarks.txt, results.tar.gz (all of it, BenchmarkDotNet artifacts included).
-# Every step always runs; the exit code is non-zero when any failed or timed out.
+# Every step always runs; the exit code is non-zero when any failed or timed out, when a CUDA test skipped
+# or when a benchmark suite ran nothing.
 set -euo pipefail
+caller=$PWD
+# Paths given on the command line are the caller's; the script works from the repository root.
+from_caller() { case "$1" in /*) echo "$1" ;; *) echo "$caller/$1" ;; esac; }
 cd "$(dirname "$0")/.."
 limit=$((64 * 1024 * 1024))
 
 case "${1:-}" in
   prepare)
-    archive=${2:-artifacts/gpu-check.tar.xz}
+    archive=$( [ -n "${2:-}" ] && from_caller "$2" || echo "$PWD/artifacts/gpu-check.tar.xz")
     mkdir -p "$(dirname "$archive")"
     archive=$(cd "$(dirname "$archive")" && pwd)/$(basename "$archive")
     scratch=$(mktemp -d "${TMPDIR:-/tmp}/stair-gpu-check.XXXXXX")
@@ -82,8 +86,8 @@ case "${1:-}" in
     ;;
 
   run)
-    out=${2:?usage: scripts/gpu-check.sh run OUT [ARCHIVE]}
-    archive=${3:-artifacts/gpu-check.tar.xz}
+    out=$(from_caller "${2:?usage: scripts/gpu-check.sh run OUT [ARCHIVE]}")
+    archive=$( [ -n "${3:-}" ] && from_caller "$3" || echo "$PWD/artifacts/gpu-check.tar.xz")
     mkdir -p "$out"
     out=$(cd "$out" && pwd)
     work=$(mktemp -d "${TMPDIR:-/tmp}/stair-gpu-run.XXXXXX")
@@ -93,10 +97,15 @@ case "${1:-}" in
       echo "gpu-check run, $(date -u +%Y-%m-%dT%H:%M:%SZ), host $(uname -n), $(uname -srm)"
       echo "archive: $archive ($(stat -c %s "$archive" 2>/dev/null || echo missing) bytes)"
     } > "$summary"
+    unpacked=0
     if command -v xz > /dev/null; then
-      tar -C "$work" -xJf "$archive"
+      tar -C "$work" -xJf "$archive" >> "$summary" 2>&1 && unpacked=1
     else # no xz on the machine: Python's tarfile reads it
-      python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$archive" "$work"
+      python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$archive" "$work" >> "$summary" 2>&1 && unpacked=1
+    fi
+    if [ "$unpacked" -ne 1 ]; then
+      echo "error: could not unpack $archive (prepare it here: bash scripts/gpu-check.sh prepare)" | tee -a "$summary" >&2
+      exit 1
     fi
     bin="$work/gpu-check"
     mkdir -p "$work/logs"
@@ -135,6 +144,12 @@ case "${1:-}" in
       --filter '*.DenseBackendTests.*' --filter '*.KnnGraphBackendTests.*' \
       --filter '*.WhiteningEdgeCaseTests.EveryBackendAgreesWithTheCpu(*' \
       --filter '*.GoldenBitsTests.*(variant: "cuda")'
+    # With STAIR_REQUIRE_CUDA=1 no CUDA test may skip, whether or not the suite itself enforces it.
+    cuda_skips=$(grep -cE '^\[skip\] .*([Cc]uda|"cuda")' "$out/tests.txt" || true)
+    if [ "$cuda_skips" -gt 0 ]; then
+      failed=1
+      echo "== device-tests: FAILED, $cuda_skips CUDA tests skipped (grep '^\[skip\]' tests.txt)" >> "$summary"
+    fi
     # The CUDA benchmarks: one case per suite, in-process, a short job; each suite its own process and timeout.
     for suite in Propagation:STAIR_PROPAGATION_CASES=baby/cuda EmbeddingUpdate:STAIR_UPDATE_CASES=baby/cuda \
                  BprLoss:STAIR_BPR_CASES=baby/cuda KnnGraph:STAIR_KNN_CASES=baby-text/cuda \
