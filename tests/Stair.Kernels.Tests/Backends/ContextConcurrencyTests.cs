@@ -155,40 +155,42 @@ public class ContextConcurrencyTests
         using DeviceTable product = context.CreateTable(n, n);
         using DeviceAdamState state = context.CreateAdamState(n, D);
         var adam = new AdamWOptions(0.01f);
-        var calls = new (string Name, Action Call)[]
+        var calls = new (string Name, Func<object?> Call)[]
         {
-            ("CreateTable", () => context.CreateTable(n, D).Dispose()),
-            ("Upload(table)", () => context.Upload(x, n, D).Dispose()),
-            ("Upload(graph)", () => context.Upload(graph).Dispose()),
-            ("CreateFilter", () => context.CreateFilter(StepwiseWeights.Forward(D, 0.3), 2).Dispose()),
-            ("CreateAdamState", () => context.CreateAdamState(n, D).Dispose()),
-            ("Spmm", () => context.Spmm(g, input, output)),
-            ("Spmm transpose", () => context.Spmm(g, input, output, transpose: true)),
-            ("Fsc", () => context.Fsc(g, input, output, filter)),
-            ("FscBackward", () => context.FscBackward(g, input, output, filter)),
-            ("MultiplyTransposed", () => context.MultiplyTransposed(input, input, product)),
+            ("CreateTable", () => context.CreateTable(n, D)),
+            ("Upload(table)", () => context.Upload(x, n, D)),
+            ("Upload(graph)", () => context.Upload(graph)),
+            ("CreateFilter", () => context.CreateFilter(StepwiseWeights.Forward(D, 0.3), 2)),
+            ("CreateAdamState", () => context.CreateAdamState(n, D)),
+            ("Spmm", () => { context.Spmm(g, input, output); return null; }),
+            ("Spmm transpose", () => { context.Spmm(g, input, output, transpose: true); return null; }),
+            ("Fsc", () => { context.Fsc(g, input, output, filter); return null; }),
+            ("FscBackward", () => { context.FscBackward(g, input, output, filter); return null; }),
+            ("MultiplyTransposed", () => { context.MultiplyTransposed(input, input, product); return null; }),
             ("ComputeBprLoss", () => context.ComputeBprLoss(input, Users, u, p, q, output)),
             ("AdamWStep", () => context.AdamWStep(output, input, state, adam)),
             ("BscAdamWStep", () => context.BscAdamWStep(output, input, state, g, filter, adam)),
             ("EvaluateRanking", () => context.EvaluateRanking(input, Users, targets, [2])),
             ("Whiten", () => context.Whiten([new WhiteningModality(features, 6, 1)], new WhiteningOptions { Dimension = 3 })),
             ("table.ToArray", () => input.ToArray()),
-            ("table.Upload", () => output.Upload(x)),
-            ("Synchronize", context.Synchronize),
+            ("table.Upload", () => { output.Upload(x); return null; }),
+            ("Synchronize", () => { context.Synchronize(); return null; }),
+            ("table.Dispose", () => { context.CreateTable(1, 1).Dispose(); return null; }),
         };
-        foreach ((string name, Action call) in calls)
+        foreach ((string name, Func<object?> call) in calls)
         {
-            call();   // un-contended: compiles whatever it needs
+            (call() as IDisposable)?.Dispose();   // un-contended: compiles whatever it needs
             Thread worker;
             var done = new ManualResetEventSlim();
             Exception? failure = null;
+            object? made = null;
             lock (context.Gate)
             {
                 worker = new Thread(() =>
                 {
                     try
                     {
-                        call();
+                        made = call();   // created objects are disposed later: Dispose takes the gate itself
                     }
                     catch (Exception ex)
                     {
@@ -202,6 +204,7 @@ public class ContextConcurrencyTests
             Assert.True(done.Wait(TimeSpan.FromSeconds(30)), $"{backend}: {name} did not finish after the gate was released");
             worker.Join();
             Assert.Null(failure);
+            (made as IDisposable)?.Dispose();
         }
     }
 
