@@ -253,7 +253,15 @@ public class WhiteningEdgeCaseTests
         {
             Assert.Equal(cpu.Modalities[m].Rank, device.Modalities[m].Rank);
             double worst = cpu.Modalities[m].Embedding.Zip(device.Modalities[m].Embedding, (x, y) => Math.Abs(x - y)).Max();
-            Assert.True(worst <= 2e-3, $"modality {m}: max |W_cpu − W_{backend}| = {worst:E2}");
+            // Both sides run the same algorithm in float32 and differ only in rounding (the device does not
+            // fuse multiply-adds): each input is perturbed by ~F·u relative (u = 2⁻²⁴, F columns summed), and a
+            // singular vector moves by that times (σ₁/σ_r)² over the smallest relative gap of the computed
+            // spectrum (the Gram squares the condition), per side; entries are O(max|W|). Measured: 5.7e-7.
+            IReadOnlyList<double> s = cpu.Modalities[m].SingularValues;
+            int r = cpu.Modalities[m].Rank;
+            double gap = Enumerable.Range(0, r - 1).Select(j => (s[j] - s[j + 1]) / s[j]).DefaultIfEmpty(1).Min();
+            double bound = 2 * modalities[m].Columns * Math.Pow(2, -24) * Math.Pow(s[0] / s[r - 1], 2) / gap * cpu.Modalities[m].Embedding.Max(Math.Abs);
+            Assert.True(worst <= bound, $"modality {m}: max |W_cpu − W_{backend}| = {worst:E2} > bound {bound:E2}");
         }
         CsrMatrix left = GraphBuilder.LeftNormalizedInteractions(3, items, [0, 0, 2], [1, 36, 5]);
         float[] users = context.UserTable(device, left);
