@@ -104,7 +104,7 @@ public class BackendPropagationTests
             {
                 gpu.FscOrBackward(g, input, output, filter, transpose);
             }
-            Assert.True(output.ToArray().AsSpan().SequenceEqual(y), $"{backend} {kernel} {graph} d={d} is not repeatable");
+            Bits.AssertBitsEqual(y, output.ToArray(), $"{backend} {kernel} {graph} d={d}, second launch");
             // The CPU path computes the same sums with fused multiply-adds: equal up to the same rounding bound.
             double[] bound = kernel.StartsWith("spmm", StringComparison.Ordinal) ? Spmm(a, xd, d, transpose, absolute: true) : Fsc(a, xd, d, layers, beta, transpose, absolute: true);
             AssertClose(Array.ConvertAll(coutput.ToArray(), v => (double)v), bound, y, 2 * (kernel.StartsWith("spmm", StringComparison.Ordinal) ? spmmTol : fscTol), $"{backend} vs cpu {kernel} {graph} d={d}");
@@ -169,7 +169,7 @@ public class BackendPropagationTests
                 AssertClose(Fsc(a, ToDouble(x), d, layers, beta, transpose), Fsc(a, ToDouble(x), d, layers, beta, transpose, absolute: true),
                     first, Float64Reference.FscTolerance(maxRow, layers), $"hubs {backend} {graph} transpose={transpose}");
                 context.FscOrBackward(g, input, output, filter, transpose);
-                Assert.True(output.ToArray().AsSpan().SequenceEqual(first), "not repeatable");
+                Bits.AssertBitsEqual(first, output.ToArray(), $"hubs {backend} {graph} transpose={transpose}, second launch");
                 context.Spmm(g, input, output, transpose);
                 AssertClose(Spmm(a, ToDouble(x), d, transpose), Spmm(a, ToDouble(x), d, transpose, absolute: true), output.ToArray(),
                     Float64Reference.SpmmTolerance(maxRow), $"hubs spmm {backend} {graph} transpose={transpose}");
@@ -277,12 +277,40 @@ public class BackendPropagationTests
 
 public class BackendFaultTests
 {
-    [Fact]
-    public void Out_of_device_memory_is_a_clear_exception_with_the_size_and_the_context_stays_usable()
+    // The request must be one no machine can serve, whatever its overcommit policy: more than the
+    // memory the device itself reports (ILGPU backends), or past the largest .NET array (CPU backend,
+    // which rejects it before allocating).
+    [SkippableTheory]
+    [InlineData(Backend.IlgpuCpu)]
+    [InlineData(Backend.OpenCL)]
+    [InlineData(Backend.Cuda)]
+    public void Out_of_device_memory_is_a_clear_exception_with_the_size_and_the_context_stays_usable(Backend backend)
     {
-        using ComputeContext context = ComputeContext.Create(Backend.IlgpuCpu);
-        var ex = Assert.Throws<OutOfMemoryException>(() => context.CreateTable(int.MaxValue, 4096));
-        Assert.Contains("35,184,372,072,448 bytes", ex.Message);
+        BackendPropagationTests.SkipIfMissing(backend);
+        using ComputeContext context = ComputeContext.Create(backend);
+        long reported = context.Ilgpu.Accelerator.MemorySize;
+        // The simulator reports long.MaxValue (no limit of its own; it allocates host memory): there the
+        // request is 2⁵⁷ bytes and more, beyond the user address space of any 64-bit machine (2⁵⁶ with
+        // 5-level paging), which no overcommit policy can map.
+        long limit = reported == long.MaxValue ? 1L << 57 : reported;
+        const int width = 1 << 25;
+        long rows = limit / ((long)width * sizeof(float)) + 1;   // rows·width·4 bytes > limit
+        Assert.True(rows <= int.MaxValue, $"{backend} reports {reported:N0} bytes: no table can be asked for beyond that");
+        long bytes = rows * width * sizeof(float);
+        var ex = Assert.Throws<OutOfMemoryException>(() => context.CreateTable((int)rows, width));
+        Assert.Contains($"{bytes:N0} bytes", ex.Message);
+        Assert.Contains($"a {rows} × {width} table", ex.Message);
+        using DeviceTable small = context.Upload(new float[] { 1, 2, 3, 4 }, 2, 2);
+        Assert.Equal(new float[] { 1, 2, 3, 4 }, small.ToArray());
+    }
+
+    [Fact]
+    public void A_cpu_table_past_the_largest_array_is_rejected_before_allocating_and_the_context_stays_usable()
+    {
+        using ComputeContext context = ComputeContext.Create(Backend.Cpu);
+        int rows = Array.MaxLength / 4096 + 1;
+        ArgumentException ex = ArgumentAssert.Throws("rows", () => context.CreateTable(rows, 4096));
+        Assert.Contains($"{rows} × 4096", ex.Message);
         using DeviceTable small = context.Upload(new float[] { 1, 2, 3, 4 }, 2, 2);
         Assert.Equal(new float[] { 1, 2, 3, 4 }, small.ToArray());
     }

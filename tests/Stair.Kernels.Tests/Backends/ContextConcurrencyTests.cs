@@ -128,6 +128,86 @@ public class ContextConcurrencyTests
         }
     }
 
+    // Serialization itself, not only its effect on the bits: while the test holds the context's gate,
+    // every kind of call (on the context and on its tables, graphs, filters and optimizer states) must
+    // wait for it. Each call is first made once un-contended, so compiling kernels cannot pass for waiting,
+    // then made from another thread while the gate is held: it must still be running 150 ms later,
+    // and finish once the gate is released. Since every call holds the gate while it runs, two calls never overlap.
+    // The gate belongs to ComputeContext, not to a backend: the CPU backend and the ILGPU simulator
+    // cover both kinds of backend object (OpenCL would only add 10 s of kernel compiles).
+    [Theory]
+    [InlineData(Backend.Cpu)]
+    [InlineData(Backend.IlgpuCpu)]
+    public void Every_call_waits_for_the_context_gate(Backend backend)
+    {
+        CsrMatrix graph = TestGraphs.SmallAdjacency(Users, Items, seed: 3);
+        int n = graph.Rows;
+        float[] x = TestGraphs.Table(n, D, seed: 5);
+        int[] u = [0, 1, 2, 5], p = [0, 3, 4, 9], q = [1, 2, 7, 8];
+        var targets = new RankingTargets(new CsrMatrix(Users, Items, new int[Users + 1], [], []),
+            new CsrMatrix(Users, Items, [.. Enumerable.Range(0, Users + 1).Select(r => Math.Min(r, 4))], [0, 1, 2, 3], [1f, 1f, 1f, 1f]));
+        float[] features = TestGraphs.Table(Items, 6, seed: 8);
+        using ComputeContext context = ComputeContext.Create(backend);
+        using DeviceGraph g = context.Upload(graph);
+        using StepwiseFilter filter = context.CreateFilter(StepwiseWeights.Forward(D, 0.3), 2);
+        using DeviceTable input = context.Upload(x, n, D);
+        using DeviceTable output = context.CreateTable(n, D);
+        using DeviceTable product = context.CreateTable(n, n);
+        using DeviceAdamState state = context.CreateAdamState(n, D);
+        var adam = new AdamWOptions(0.01f);
+        var calls = new (string Name, Func<object?> Call)[]
+        {
+            ("CreateTable", () => context.CreateTable(n, D)),
+            ("Upload(table)", () => context.Upload(x, n, D)),
+            ("Upload(graph)", () => context.Upload(graph)),
+            ("CreateFilter", () => context.CreateFilter(StepwiseWeights.Forward(D, 0.3), 2)),
+            ("CreateAdamState", () => context.CreateAdamState(n, D)),
+            ("Spmm", () => { context.Spmm(g, input, output); return null; }),
+            ("Spmm transpose", () => { context.Spmm(g, input, output, transpose: true); return null; }),
+            ("Fsc", () => { context.Fsc(g, input, output, filter); return null; }),
+            ("FscBackward", () => { context.FscBackward(g, input, output, filter); return null; }),
+            ("MultiplyTransposed", () => { context.MultiplyTransposed(input, input, product); return null; }),
+            ("ComputeBprLoss", () => context.ComputeBprLoss(input, Users, u, p, q, output)),
+            ("AdamWStep", () => context.AdamWStep(output, input, state, adam)),
+            ("BscAdamWStep", () => context.BscAdamWStep(output, input, state, g, filter, adam)),
+            ("EvaluateRanking", () => context.EvaluateRanking(input, Users, targets, [2])),
+            ("Whiten", () => context.Whiten([new WhiteningModality(features, 6, 1)], new WhiteningOptions { Dimension = 3 })),
+            ("table.ToArray", () => input.ToArray()),
+            ("table.Upload", () => { output.Upload(x); return null; }),
+            ("Synchronize", () => { context.Synchronize(); return null; }),
+            ("table.Dispose", () => { context.CreateTable(1, 1).Dispose(); return null; }),
+        };
+        foreach ((string name, Func<object?> call) in calls)
+        {
+            (call() as IDisposable)?.Dispose();   // un-contended: compiles whatever it needs
+            Thread worker;
+            var done = new ManualResetEventSlim();
+            Exception? failure = null;
+            object? made = null;
+            lock (context.Gate)
+            {
+                worker = new Thread(() =>
+                {
+                    try
+                    {
+                        made = call();   // created objects are disposed later: Dispose takes the gate itself
+                    }
+                    catch (Exception ex)
+                    {
+                        failure = ex;
+                    }
+                    done.Set();
+                });
+                worker.Start();
+                Assert.False(done.Wait(150), $"{backend}: {name} ran while another thread held the context's gate");
+            }
+            Assert.True(done.Wait(TimeSpan.FromSeconds(30)), $"{backend}: {name} did not finish after the gate was released");
+            worker.Join();
+            Assert.Null(failure);
+            (made as IDisposable)?.Dispose();
+        }
+    }
+
     private static bool BitsEqual(float[] a, float[] b)
         => a.Length == b.Length && Enumerable.Range(0, a.Length).All(k => BitConverter.SingleToInt32Bits(a[k]) == BitConverter.SingleToInt32Bits(b[k]));
 }

@@ -6,6 +6,7 @@
 // when ILGPU reached the stub through the library's resolver), with the target ILGPU compiles for.
 using System.Diagnostics;
 using Stair.Kernels.Gpu;
+using Stair.Kernels.Tests.Infrastructure;
 
 namespace Stair.Kernels.Tests.Backends;
 
@@ -57,7 +58,7 @@ public class CudaDriverTests
 
     private static (int Exit, string Output) Run(string file, string[] arguments, Dictionary<string, string>? environment)
     {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(file);
         foreach (string argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -66,10 +67,7 @@ public class CudaDriverTests
         {
             start.Environment[key] = value;
         }
-        using Process child = Process.Start(start)!;
-        Task<string> stderr = child.StandardError.ReadToEndAsync();
-        string stdout = child.StandardOutput.ReadToEnd();
-        child.WaitForExit();
-        return (child.ExitCode, stdout + stderr.Result);
+        ChildProcess.Result child = ChildProcess.Run(start, TimeSpan.FromMinutes(2));
+        return (child.ExitCode, child.Output);
     }
 }

@@ -66,7 +66,7 @@ public class BprLossTests
                 }
                 else
                 {
-                    Assert.Equal(firstLoss, loss);
+                    Bits.AssertBitsEqual(firstLoss, loss, $"{tier}/{threads} loss vs the first tier");
                     AssertBitwise(first, gradient, $"{tier}/{threads} vs the first tier");
                 }
             }
@@ -128,7 +128,11 @@ public class BprLossTests
         for (int k = 0; k < gradient.Length; k++)
         {
             Assert.True(Math.Abs(gradient[k] - reference.Gradient[k]) <= reference.GradientBound[k], $"element {k}");
-            Assert.True(Math.Abs(gradient[k] - single[k]) <= 1e-4 * Math.Abs(single[k]) + 1e-12, $"element {k}: {gradient[k]} vs {single[k]}");
+            // The batch element is a float32 sum of B equal terms c = fl(fl(s/B)·x): in any order within γ_{B−1}
+            // relative of B·c; c is within 2u of (s/B)·x and the single-triple element within 2u of s·x, so
+            // |batch − single| ≤ γ_{B+3}·|single| (u = 2⁻²⁴, γ_n = n·u/(1 − n·u)). Measured: 228·u of B + 3 = 1003.
+            double gamma = (b + 3) * Math.Pow(2, -24) / (1 - (b + 3) * Math.Pow(2, -24));
+            Assert.True(Math.Abs(gradient[k] - single[k]) <= gamma * Math.Abs(single[k]), $"element {k}: {gradient[k]} vs {single[k]}");
         }
     }
 
@@ -229,15 +233,5 @@ public class BprLossTests
         ArgumentAssert.Throws("itemGradient", () => Stair.Kernels.BprLoss.Compute(table.AsSpan(0, users * d), table.AsSpan(users * d), d, u, p, n, gu, table.AsSpan(users * d)));
     }
 
-    internal static void AssertBitwise(float[] expected, float[] actual, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int k = 0; k < expected.Length; k++)
-        {
-            if (BitConverter.SingleToInt32Bits(expected[k]) != BitConverter.SingleToInt32Bits(actual[k]))
-            {
-                Assert.Fail($"{what}: element {k} is {actual[k]}, expected {expected[k]} bit for bit.");
-            }
-        }
-    }
+    internal static void AssertBitwise(float[] expected, float[] actual, string what) => Bits.AssertBitsEqual(expected, actual, what);
 }

@@ -84,6 +84,36 @@ public class NegativeSamplerTests
         Assert.NotEqual(whole, other);
     }
 
+    // The sampler takes no thread count (its parallel path uses every core of the shared pool), so
+    // "across thread counts" is shown two ways: the parallel path equals one draw at a time on the
+    // calling thread (1 thread), and four callers sharing the pool at once (each caller claims parts
+    // itself, so how many threads serve a call and which parts each takes vary) get the same items.
+    [Fact]
+    public void Gives_the_same_items_on_one_thread_and_on_a_contended_pool()
+    {
+        var sampler = new NegativeSampler(Training());
+        int[] users = Enumerable.Range(0, 40_000).Select(k => new[] { 0, 1, 2, 3, 5 }[(k * 7) % 5]).ToArray();
+        var single = new int[users.Length];
+        for (int k = 0; k < users.Length; k++)
+        {
+            single[k] = sampler.Sample(users[k], seed: 99, position: 1000 + k);
+        }
+        var results = new int[4][];
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, c =>
+        {
+            results[c] = new int[users.Length];
+            for (int repeat = 0; repeat < 3; repeat++)
+            {
+                sampler.Sample(users, results[c], seed: 99, offset: 1000);
+            }
+        });
+        for (int c = 0; c < 4; c++)
+        {
+            int k = Enumerable.Range(0, users.Length).FirstOrDefault(k => single[k] != results[c][k], -1);
+            Assert.True(k < 0, $"caller {c}: position {k} drew item {(k < 0 ? 0 : results[c][k])}, one draw at a time gave {(k < 0 ? 0 : single[k])}");
+        }
+    }
+
     [Theory]
     [InlineData(0)] // 3 excluded of 50: rejection
     [InlineData(1)] // 45 excluded of 50: binary search past the excluded items

@@ -77,7 +77,7 @@ public class DenseBackendTests
         AssertMatches(a, b, m, n, k, first, $"{backend} {m}x{n}x{k}");
         dc.Upload(Poisoned(m * n));
         context.MultiplyTransposed(da, db, dc);
-        Assert.Equal(first, dc.ToArray());
+        Bits.AssertBitsEqual(first, dc.ToArray(), $"{backend} {m}x{n}x{k}, second launch");
     }
 
     [SkippableTheory]
@@ -95,7 +95,7 @@ public class DenseBackendTests
         context.MultiplyTransposed(da, da, self);
         context.MultiplyTransposed(da, copy, general);
         float[] s = self.ToArray();
-        Assert.Equal(general.ToArray(), s);
+        Bits.AssertBitsEqual(general.ToArray(), s, $"{backend} A·Aᵀ vs A·copyᵀ");
         AssertMatches(a, a, m, m, k, s, $"{backend} self");
         for (int i = 0; i < m; i++)
         {
@@ -126,13 +126,13 @@ public class DenseBackendTests
         float[] c = dc.ToArray();
         foreach (int i in new[] { 1, 4, 15, 16, m - 1 })
         {
-            Assert.Equal(c.AsSpan(0, n).ToArray(), c.AsSpan(i * n, n).ToArray());
+            Bits.AssertBitsEqual(c.AsSpan(0, n), c.AsSpan(i * n, n), $"{backend} row {i} vs row 0");
         }
         // A one-row product of row 0 gives the same bits as row 0 of the full product.
         using DeviceTable row = context.Upload(a.AsSpan(0, k), 1, k);
         using DeviceTable one = context.Upload(Poisoned(n), 1, n);
         context.MultiplyTransposed(row, db, one);
-        Assert.Equal(c.AsSpan(0, n).ToArray(), one.ToArray());
+        Bits.AssertBitsEqual(c.AsSpan(0, n), one.ToArray(), $"{backend} one-row product vs row 0");
     }
 
     [SkippableTheory]

@@ -87,6 +87,17 @@ public class BackendEmbeddingUpdateTests
         {
             Assert.True(clips > 0, "the clip variant should clip some rows");
         }
+        // The same ten steps again on the same context, from fresh buffers: the same bits (table and state).
+        using DeviceTable replay = context.Upload(start, rows, d);
+        using DeviceAdamState replayState = context.CreateAdamState(rows, d);
+        for (int step = 1; step <= 10; step++)
+        {
+            gradient.Upload(Gradient(rows * d, 17 * step + d, step % 3 == 0 ? 5f : 0.5f));
+            _ = bsc ? context.BscAdamWStep(replay, gradient, replayState, graph, filter, options) : context.AdamWStep(replay, gradient, replayState, options);
+        }
+        Bits.AssertBitsEqual(table.ToArray(), replay.ToArray(), $"{backend} {variant} d={d}: table after a second run of ten steps");
+        Bits.AssertBitsEqual(state.M.ToArray(), replayState.M.ToArray(), $"{backend} {variant} d={d}: m after a second run");
+        Bits.AssertBitsEqual(state.V.ToArray(), replayState.V.ToArray(), $"{backend} {variant} d={d}: v after a second run");
     }
 
     [SkippableTheory]

@@ -38,15 +38,5 @@ public static class UpdateTestData
 
     public static float[] Copy(float[] x) => (float[])x.Clone();
 
-    public static void AssertBitwiseEqual(float[] expected, float[] actual, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int k = 0; k < expected.Length; k++)
-        {
-            if (BitConverter.SingleToInt32Bits(expected[k]) != BitConverter.SingleToInt32Bits(actual[k]))
-            {
-                Assert.Fail($"{what}: element {k} is {actual[k]}, expected bit for bit {expected[k]}.");
-            }
-        }
-    }
+    public static void AssertBitwiseEqual(float[] expected, float[] actual, string what) => Infrastructure.Bits.AssertBitsEqual(expected, actual, what);
 }

@@ -207,12 +207,12 @@ public class PropagationTests
                 float[] y = TestGraphs.Poisoned(e.Length);
                 Kernels.Propagation.Fsc(plan, e, y, d, layers, beta, new PropagationWorkspace(a.Rows, d));
                 first ??= y;
-                Assert.True(first.AsSpan().SequenceEqual(y), $"{tier} with {threads} threads differs");
+                Bits.AssertBitsEqual(first, y, $"{tier} with {threads} threads vs the first tier");
                 for (int repeat = 0; repeat < 2; repeat++)
                 {
                     float[] again = new float[e.Length];
                     Kernels.Propagation.Fsc(plan, e, again, d, layers, beta, new PropagationWorkspace(a.Rows, d));
-                    Assert.True(first.AsSpan().SequenceEqual(again), $"{tier} with {threads} threads is not repeatable");
+                    Bits.AssertBitsEqual(first, again, $"{tier} with {threads} threads, repeat {repeat}");
                 }
             }
         }
