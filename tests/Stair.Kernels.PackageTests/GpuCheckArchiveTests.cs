@@ -20,7 +20,7 @@ public sealed class GpuCheckArchiveTests(ITestOutputHelper output)
     [Fact]
     public void ArchiveFitsAndItsCliRunsWithoutDotnet()
     {
-        string root = RepositoryRoot();
+        string root = ChildProcess.RepositoryRoot();
         string temp = Path.Combine(Path.GetTempPath(), $"stair-gpu-check-test-{Guid.NewGuid():N}");
         string archive = Path.Combine(temp, "gpu-check.tar.xz");
         string unpacked = Path.Combine(temp, "unpacked");
@@ -102,42 +102,6 @@ public sealed class GpuCheckArchiveTests(ITestOutputHelper output)
             }
         }
 
-        var text = new StringBuilder();
-        var watch = Stopwatch.StartNew();
-        using Process process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start.");
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (text) { text.AppendLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (text) { text.AppendLine(e.Data); } } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)} ran past {timeout.TotalMinutes} minutes:\n{text}");
-        }
-        process.WaitForExit(); // drains the redirected output
-        string result;
-        lock (text)
-        {
-            result = text.ToString();
-        }
-        output.WriteLine($"$ {file} {string.Join(' ', args)}  ({watch.Elapsed.TotalSeconds:F1} s, exit {process.ExitCode})");
-        output.WriteLine(result);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited with {process.ExitCode}:\n{result}");
-        }
-        return result;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Kernels.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException($"No Kernels.sln above {AppContext.BaseDirectory}.");
+        return ChildProcess.Run(start, timeout, output);
     }
 }

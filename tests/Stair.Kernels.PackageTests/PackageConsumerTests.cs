@@ -16,7 +16,7 @@ public sealed class PackageConsumerTests(ITestOutputHelper output)
     [Fact]
     public void PackagesBuildAndRunAConsumerProgram()
     {
-        string root = RepositoryRoot();
+        string root = ChildProcess.RepositoryRoot();
         // The configuration this test was built in is the one its referenced library projects were built in.
         string configuration = typeof(PackageConsumerTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration
             ?? throw new InvalidOperationException("The test assembly has no AssemblyConfigurationAttribute.");
@@ -104,42 +104,6 @@ public sealed class PackageConsumerTests(ITestOutputHelper output)
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
 
-        var text = new StringBuilder();
-        var watch = Stopwatch.StartNew();
-        using Process process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (text) { text.AppendLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (text) { text.AppendLine(e.Data); } } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(StepTimeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"dotnet {string.Join(' ', args)} ran past {StepTimeout.TotalMinutes} minutes:\n{text}");
-        }
-        process.WaitForExit(); // drains the redirected output
-        string result;
-        lock (text)
-        {
-            result = text.ToString();
-        }
-        output.WriteLine($"$ dotnet {string.Join(' ', start.ArgumentList)}  ({watch.Elapsed.TotalSeconds:F1} s, exit {process.ExitCode})");
-        output.WriteLine(result);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"dotnet {string.Join(' ', args)} exited with {process.ExitCode}:\n{result}");
-        }
-        return result;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Kernels.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException($"No Kernels.sln above {AppContext.BaseDirectory}.");
+        return ChildProcess.Run(start, StepTimeout, output);
     }
 }
