@@ -29,7 +29,7 @@ internal static class HostMatrixOps
     public static (double[] Values, double[] VectorRows) SymmetricEigen(double[] a, int n, int t, SimdTier tier) => SymmetricEigensolver.Top(a, n, t, tier);
 
     /// <summary>The transpose of a rows × columns row-major matrix.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining | System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static unsafe float[] Transpose(ReadOnlySpan<float> a, int rows, int columns, float[]? into = null)
     {
         long length = (long)rows * columns;

@@ -46,7 +46,7 @@ internal static class SymmetricEigensolver
             => Result = Top<TDouble>(_a, n, t);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static (double[] Values, double[] VectorRows) Top<TDouble>(ReadOnlySpan<double> a, int n, int t)
         where TDouble : struct, IDoubleVector<TDouble>
     {
@@ -123,7 +123,7 @@ internal static class SymmetricEigensolver
     /// Qᵀ·A·Q = T with Q = H_0·H_1·…·H_{n−3}, H_k = I − τ_k v_k v_kᵀ acting on indices k+1 … n−1 (v_k[k+1] = 1);
     /// v_k is stored in row k of <paramref name="v"/> (entries k+1 … n−1). Works on the lower triangle of w in place.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Tridiagonalize<TDouble>(double[] w, int n, double[] diagonal, double[] off, double[] tau, double[] v)
         where TDouble : struct, IDoubleVector<TDouble>
     {
@@ -190,7 +190,7 @@ internal static class SymmetricEigensolver
     }
 
     /// <summary>The t largest eigenvalues of the tridiagonal (diagonal, off), descending, to ~4ε‖T‖ by bisection on Sturm counts.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Bisect<TDouble>(double[] d, double[] e, int n, int t, double[] values)
         where TDouble : struct, IDoubleVector<TDouble>
     {
@@ -240,7 +240,7 @@ internal static class SymmetricEigensolver
     // Sturm-count bisection for eight eigenvalues at a time: lane r of a pass looks for the (n − 1 − j)-th smallest
     // eigenvalue, j = first + r, as the x where the count of eigenvalues below x passes n − 1 − j.
     [SkipLocalsInit]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static unsafe void BisectShifts<TVec>(double[] d, double[] e2, int n, int t, double lower, double upper, double tolerance, double pivmin, double[] values)
         where TVec : struct, IDoubleVector<TVec>
     {
@@ -365,7 +365,7 @@ internal static class SymmetricEigensolver
     /// inverse iteration with a pivoted LU of T − λI from a fixed pseudo-random start, each pass followed by
     /// modified Gram–Schmidt against the earlier vectors of its cluster (eigenvalues within ClusterGap·‖T‖).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void InverseIteration<TDouble>(double[] d, double[] e, int n, double[] values, double[] rows)
         where TDouble : struct, IDoubleVector<TDouble>
     {
@@ -512,7 +512,7 @@ internal static class SymmetricEigensolver
     }
 
     // x ← H_0·…·H_{n−3}·y for every row y: the reflectors in reverse order, each a dot and an axpy over k+1 … n−1.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void BackTransform<TDouble>(double[] v, double[] tau, int n, double[] rows, int t)
         where TDouble : struct, IDoubleVector<TDouble>
     {

@@ -93,7 +93,7 @@ internal static class ThinAlgebra
     }
 
     // The entries no register tile covers: plain float64 multiply and add, rows in order.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void EdgeBlock(float[] a, int la, float[] b, int lb, int r0, int r1, int i0, int i1, int j0, int j1, double[] m)
     {
         for (int r = r0; r < r1; r++)
@@ -112,7 +112,7 @@ internal static class ThinAlgebra
     }
 
     // M[i0..i0+8, j0..j0+2W) += Σ_r a[r, i]·b[r, j] over rows [r0, r1): sixteen accumulators, one FMA chain per entry.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Tile<TVec>(float* pa, int la, float* pb, int lb, int r0, int r1, int i0, int j0, double* m)
         where TVec : struct, IDoubleVector<TVec>
     {

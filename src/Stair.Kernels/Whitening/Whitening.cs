@@ -106,7 +106,7 @@ public static class Whitening
 
     // Sorts the factorization's columns by σ (descending, ties by column), applies the rank cut-off and the sign rule,
     // and writes every element of W_m (and share·W_m into the fused sum) row by row.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining | System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static WhiteningModalityResult Assemble(string name, Factorization f, int items, int d, float scale, double share,
         double tolerance, int columns, double[] fused, float[] w)
     {
@@ -247,7 +247,7 @@ public static class Whitening
 
         public override void Execute(int part) => SimdDispatch.RunPart(_tier, this, part);
 
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining | System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void ExecutePart<TFloat, TDouble>(int part)
             where TFloat : struct, IFloatVector<TFloat>
             where TDouble : struct, IDoubleVector<TDouble>

@@ -165,7 +165,7 @@ internal sealed unsafe class CpuWhiteningDevice(SimdTier tier, int threads) : Wh
 
         public override void Execute(int part) => SimdDispatch.RunPart(_tier, this, part);
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
         public void ExecutePart<TVec, TDouble>(int part)
             where TVec : struct, IFloatVector<TVec>
             where TDouble : struct, IDoubleVector<TDouble>

@@ -289,7 +289,7 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
     }
 
     // ‖column j‖ of a rows × l tall matrix, all columns in one row-major pass.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static double[] ColumnNorms(float[] tall, int rows, int l)
     {
         var sums = new double[l];

@@ -198,7 +198,7 @@ internal sealed unsafe class BprLossDriver : ParallelJob, ISimdParts
 
     // Each element of the group's row: acc = fma(coef, src, acc) over the contributions in batch order,
     // in chunks of the tier's width, then 8 lanes (wider tiers), then one by one.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void Scatter<TVec>(int g)
         where TVec : struct, IFloatVector<TVec>
     {

@@ -14,7 +14,7 @@ namespace Stair.Kernels.Cpu.Dense;
 internal static unsafe partial class DenseProduct
 {
     // 6 rows x 16 columns: 6 zmm accumulators, one FMA chain per element in p order.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Tile512x1(float* a, long lda, int rows, float* bp, int w, int kc, float* c, long ldc, bool load)
     {
         float* a0 = a;
@@ -56,7 +56,7 @@ internal static unsafe partial class DenseProduct
     }
 
     // 6 rows x 32 columns: 12 zmm accumulators, one FMA chain per element in p order.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Tile512x2(float* a, long lda, int rows, float* bp, int w, int kc, float* c, long ldc, bool load)
     {
         float* a0 = a;
@@ -117,7 +117,7 @@ internal static unsafe partial class DenseProduct
     }
 
     // 6 rows x 48 columns: 18 zmm accumulators, one FMA chain per element in p order.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Tile512x3(float* a, long lda, int rows, float* bp, int w, int kc, float* c, long ldc, bool load)
     {
         float* a0 = a;
@@ -197,7 +197,7 @@ internal static unsafe partial class DenseProduct
     }
 
     // 6 rows x 64 columns: 24 zmm accumulators, one FMA chain per element in p order.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Tile512x4(float* a, long lda, int rows, float* bp, int w, int kc, float* c, long ldc, bool load)
     {
         float* a0 = a;
@@ -296,7 +296,7 @@ internal static unsafe partial class DenseProduct
     }
 
     // 6 rows x 16 columns: 12 ymm accumulators, one FMA chain per element in p order.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Tile256(float* a, long lda, int rows, float* bp, int w, int kc, float* c, long ldc, bool load)
     {
         float* a0 = a;

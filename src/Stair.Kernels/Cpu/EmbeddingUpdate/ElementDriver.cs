@@ -70,7 +70,7 @@ internal static unsafe class ElementDriver
     {
         private ref TOp _op = ref op;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
         public void Run<TVec, TDouble>()
             where TVec : struct, IFloatVector<TVec>
             where TDouble : struct, IDoubleVector<TDouble>
@@ -107,7 +107,7 @@ internal static unsafe class ElementDriver
         public long Start, End;
         public bool Found;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
         public void Run<TVec, TDouble>()
             where TVec : struct, IFloatVector<TVec>
             where TDouble : struct, IDoubleVector<TDouble>
@@ -169,7 +169,7 @@ internal static unsafe class ElementDriver
         public int Width;
         public float Result;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
         public void Run<TVec, TDouble>()
             where TVec : struct, IFloatVector<TVec>
             where TDouble : struct, IDoubleVector<TDouble>

@@ -143,7 +143,7 @@ internal static unsafe class KnnExact
 
         public override void Execute(int part) => SimdDispatch.RunPart(tier, this, part);
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
         public void ExecutePart<TVec, TDouble>(int part)
             where TVec : struct, IFloatVector<TVec>
             where TDouble : struct, IDoubleVector<TDouble>

@@ -4,8 +4,10 @@
 // leftover of an odd width), and every chunk
 // element is one FMA chain in storage order: acc = fma(a_k, x_k, acc). That order is the
 // same at every width, so all tiers agree bit for bit and no thread count changes a result.
-// The row loops are compiled fully optimized on first use (AggressiveOptimization): a kernel
-// library's first calls should be as fast as its thousandth.
+// The row loop is compiled fully optimized on first use (AggressiveOptimization: a kernel
+// library's first calls should be as fast as its thousandth) and never inlined into its
+// dispatcher (NoInlining: see KernelBodyCompilationTests). The accumulate step is
+// IFloatVector.FmaLoad, which compiles to one FMA with a folded load per vector.
 using System.Runtime.CompilerServices;
 using Stair.Kernels.Cpu.Simd;
 
@@ -50,7 +52,7 @@ internal static unsafe class SpmmDrivers
 
     // Chunks of 4, 2 and 1 vectors of the tier's width W, then one 256-bit and one 128-bit chunk
     // (wide tiers), then scalar columns four chains at a time and one by one.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Rows<TVec, TEpilogue, TFilter>(CsrView a, float* x, int width, int rowStart, int rowEnd, TEpilogue epilogue, TFilter filter)
         where TVec : struct, IFloatVector<TVec>
         where TEpilogue : struct, IRowEpilogue
@@ -117,15 +119,15 @@ internal static unsafe class SpmmDrivers
             }
             TVec v = TVec.Splat(a.Values[k]);
             float* xr = x + (long)a.Columns[k] * width + j;
-            acc0 = TVec.Fma(TVec.Load(xr), v, acc0);
+            TVec.FmaLoad(ref acc0, xr, v);
             if (vectors >= 2)
             {
-                acc1 = TVec.Fma(TVec.Load(xr + w), v, acc1);
+                TVec.FmaLoad(ref acc1, xr + w, v);
             }
             if (vectors == 4)
             {
-                acc2 = TVec.Fma(TVec.Load(xr + 2 * w), v, acc2);
-                acc3 = TVec.Fma(TVec.Load(xr + 3 * w), v, acc3);
+                TVec.FmaLoad(ref acc2, xr + 2 * w, v);
+                TVec.FmaLoad(ref acc3, xr + 3 * w, v);
             }
         }
         epilogue.Store(row, j, acc0);

@@ -111,7 +111,7 @@ internal sealed unsafe class RankingDriver : ParallelJob
 
     // Chunks of the tier's width: a mask of the scores above the current k-th, each hit re-tested (the k-th rises as
     // hits go in); the rest one by one.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void SelectTopK<TVec>(float* row, int n, Span<float> bestScores, Span<int> bestItems)
         where TVec : struct, IFloatVector<TVec>
     {
