@@ -12,6 +12,11 @@ internal static class ValidateCommand
         var quick = CliOptions.Flag("--quick", "small sizes only (no Amazon Baby shape)");
         var repeatOption = CliOptions.Integer("--repeat", "R", "timed runs per case; the median is printed", 5, min: 1);
         var seedOption = CliOptions.Integer("--seed", "S", "seed of the random inputs", 2025, min: 0);
+        var reportOption = new Option<string>("--report")
+        {
+            Description = "also write the table as validate.json and validate.md, with the machine header, into this folder",
+            HelpName = "DIR",
+        };
         var backendOption = CliOptions.Choice("--backend", "validate this backend only (default: every backend this machine has)",
             [.. CliOptions.Backends.Where(b => b.Value != Backend.Auto)]);
         var command = new Command("validate", """
@@ -23,7 +28,7 @@ internal static class ValidateCommand
             of items whose neighbour list differs from a float64 brute force (must be 0). Exit code 1 on any failure.
             """)
         {
-            quick, repeatOption, seedOption, backendOption,
+            quick, repeatOption, seedOption, backendOption, reportOption,
         };
         command.SetAction(parse =>
         {
@@ -41,6 +46,8 @@ internal static class ValidateCommand
             stdout.WriteLine(header);
             stdout.WriteLine(new string('-', header.Length));
             int failures = 0, count = 0;
+            var results = new List<ValidationResult>();
+            DateTimeOffset started = DateTimeOffset.Now;
             try
             {
                 KernelValidator.Run(options, Print);
@@ -50,7 +57,15 @@ internal static class ValidateCommand
                 // Each family runs guarded on each backend; anything else that escapes still ends with the totals.
                 failures++;
                 count++;
-                stdout.WriteLine("validate stopped: " + string.Join(" → ", Chain(ex).Select(e => $"{e.GetType().Name}: {e.Message}")));
+                string reason = string.Join(" → ", Chain(ex).Select(e => $"{e.GetType().Name}: {e.Message}"));
+                stdout.WriteLine("validate stopped: " + reason);
+                results.Add(new ValidationResult("validate", "-", "stopped", double.NaN, 0, 0) { Error = reason });
+            }
+            if (parse.GetValue(reportOption) is string folder)
+            {
+                var report = new ValidationReport(started, "validate " + string.Join(' ', parse.Tokens.Select(t => t.Value)), MachineDescription.Capture(), results);
+                (string json, string md) = report.Write(folder);
+                stdout.WriteLine($"report: {md}, {json}");
             }
             stdout.WriteLine($"{count - failures} passed, {failures} failed");
             return failures == 0 ? 0 : 1;
@@ -58,6 +73,7 @@ internal static class ValidateCommand
             void Print(ValidationResult r)
             {
                 count++;
+                results.Add(r);
                 if (!r.Passed)
                 {
                     failures++;

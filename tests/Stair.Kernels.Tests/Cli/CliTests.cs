@@ -192,6 +192,25 @@ public sealed class CliTests() : CliTestBase("stair-cli-")
         Assert.Matches(@"\n\d+ passed, 0 failed", stdout);
     }
 
+    [Fact]
+    public void Validate_report_writes_the_table_with_the_machine_header()
+    {
+        string folder = PathOf("validate-report");
+        var (code, stdout, stderr) = Run("validate", "--quick", "--repeat", "1", "--backend", "cpu", "--report", folder);
+        Assert.True(code == 0, stdout + stderr);
+        Stair.Kernels.Validation.ValidationReport report = Stair.Kernels.Validation.ValidationReport.Read(folder);
+        int printed = int.Parse(System.Text.RegularExpressions.Regex.Match(stdout, @"\n(\d+) passed, 0 failed").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(printed, report.Results.Count);
+        Assert.Equal(printed, report.Passed);
+        Assert.Contains(report.Results, r => r.Kernel.StartsWith("fsc", StringComparison.Ordinal));
+        Assert.NotEmpty(report.Machine.CpuModel);
+        Assert.Contains(report.Machine.Backends, b => b.Backend == "cpu" && b.Available);
+        string md = File.ReadAllText(Path.Combine(folder, "validate.md"));
+        Assert.Contains("## Machine", md);
+        Assert.Contains($"**{printed} passed, 0 failed**", md);
+        Assert.Contains("| spmm | cpu/", md);
+    }
+
     // ImageSharp's habit: rerun in a child process with ISAs switched off through the runtime's
     // own switches, and check inside the child which tiers really remain, so a renamed switch fails
     // loudly. (It did: .NET 10 ignores DOTNET_EnableAVX512F; the switch is now DOTNET_EnableAVX512.)

@@ -10,7 +10,7 @@ public sealed class CliUsageTests() : CliTestBase("stair-cli-usage-")
     // Every command and every option it takes, written out here independently of the command tree.
     public static TheoryData<string, string[]> Commands => new()
     {
-        { "validate", ["--quick", "--repeat", "--seed", "--backend"] },
+        { "validate", ["--quick", "--repeat", "--seed", "--backend", "--report"] },
         { "devices", ["--require"] },
         { "propagate", ["--adjacency", "--input", "--output", "--layers", "--gamma", "--beta", "--spmm", "--transpose", "--backend", "--tier", "--threads", "--repeat"] },
         { "adjacency", ["--interactions", "--output", "--users", "--items", "--uncompressed"] },
