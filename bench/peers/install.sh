@@ -67,7 +67,8 @@ libs = set()
 with open("/proc/self/maps") as f:
     for line in f:
         path = line.split()[-1]
-        if "blas" in path or "lapack" in path:
+        base = os.path.basename(path)
+        if base.startswith("lib") and ".cpython-" not in base and ("blas" in base or "lapack" in base):
             libs.add(os.path.realpath(path))
 for lib in sorted(libs):
     print("loaded", lib)

@@ -42,6 +42,7 @@ import json
 import math
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -159,10 +160,14 @@ def blas_info(run, mods):
         name = "reference"
     run.doc["blas"] = name
     if mods.get("torch") is not None:
+        # torch's build: BLAS_INFO=generic means it calls libblas.so.3, i.e. the library listed above; the CPU
+        # capability is the widest SIMD its kernels dispatch to (Debian's 1.13 build: AVX2).
         try:
             cfg = mods["torch"].__config__.show()
-            info = [part.split("=", 1)[1] for part in cfg.replace("\n", ",").split(",") if part.strip().startswith("BLAS_INFO=")]
-            run.doc["torch_blas"] = info[0].strip() if info else None
+            blas_match = re.search(r"BLAS_INFO=([^,\s]+)", cfg)
+            cpu_match = re.search(r"CPU capability usage: (\S+)", cfg)
+            run.doc["torch_blas"] = blas_match.group(1) if blas_match else None
+            run.doc["torch_cpu_capability"] = cpu_match.group(1) if cpu_match else None
         except Exception:
             run.doc["torch_blas"] = None
     return name
@@ -403,8 +408,10 @@ def whitening(case, mods):
             case.peer("torch.linalg.svd", svd, check)
         else:
             def lowrank():
-                mean = x_t.mean(dim=0, keepdim=True)
-                u, s, _ = torch.svd_lowrank(x_t, q=d + 32, niter=3, M=mean)
+                # Centered first, as Stair does (torch 1.13's M= argument wants a full-size mean matrix); seeded,
+                # so the sketch (torch.randn) and with it the error are the same every run.
+                torch.manual_seed(0)
+                u, s, _ = torch.svd_lowrank(x_t - x_t.mean(dim=0), q=d + 32, niter=3)
                 return fix_signs(torch, u[:, :d] * scale), s[:d]
             case.peer(f"torch.svd_lowrank (q={d + 32}, niter=3)", lowrank, check)
     if method == "randomized" and extmath is not None:

@@ -20,23 +20,27 @@ public sealed class PeerRunnerTests : IDisposable
     }
 
     // Trimmed from a real run: `peers.py manifest.json out.json --reps 3` on the toy export (Debian 12's
-    // python3-torch 1.13, scipy 1.10, OpenBLAS 0.3.21 pthread, 2 threads), plus a row with no reference
-    // (null error), one with a non-finite error (peers.py writes it as a string) and fields the C# side ignores.
+    // python3-torch 1.13, scipy 1.10, OpenBLAS 0.3.21 pthread, 2 threads): its header, the torch CSR SpMM
+    // row, the numpy kNN row, the first Stair check. Added by hand: an FSC row with no reference (null error,
+    // as when scipy is missing), a non-finite error (peers.py writes it as a string) and a skipped entry.
     private const string RecordedSample = """
         {
          "python": "3.11.2",
          "versions": {"numpy": "1.24.2", "scipy": "1.10.1", "torch": "1.13.0a0", "sklearn": "1.2.1"},
          "blas": "openblas-pthread 0.3.21",
-         "blas_libraries": ["/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3"],
-         "torch_blas": "open",
+         "blas_libraries": ["/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3", "/usr/lib/x86_64-linux-gnu/openblas-pthread/liblapack.so.3",
+                            "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so"],
          "threads": 2,
          "results": [
-          {"kernel": "SpMM", "shape": "toy", "peer": "torch.sparse.mm (CSR)", "median_ms": 0.0812, "min_ms": 0.0791, "max_ms": 0.0954, "reps": 3, "max_rel_error": 5.2e-08, "bound": 9.6e-06},
+          {"kernel": "SpMM", "shape": "toy", "peer": "torch.sparse.mm (CSR)", "median_ms": 0.1109760000872484, "min_ms": 0.10958399980154354, "max_ms": 0.13191800007916754, "reps": 3, "max_rel_error": 1.7218397788735473e-07, "bound": 1.342493258476057e-05},
+          {"kernel": "kNN top-k", "shape": "toy", "peer": "numpy blocked X·Xᵀ + argpartition", "median_ms": 0.5136310001034872, "min_ms": 0.474902999940241, "max_ms": 0.5283030000100553, "reps": 3, "max_rel_error": 0.0, "bound": 5.779284280736081e-06, "identical_fraction": 1.0},
           {"kernel": "FSC", "shape": "toy", "peer": "scipy Horner csr @ X", "median_ms": 0.61, "min_ms": 0.6, "max_ms": 0.7, "reps": 3, "max_rel_error": null},
-          {"kernel": "kNN top-k", "shape": "toy", "peer": "numpy blocked X·Xᵀ + argpartition", "median_ms": 1.5, "min_ms": 1.4, "max_ms": 1.9, "reps": 3, "max_rel_error": "inf", "identical_fraction": 1.0}
+          {"kernel": "SpMM", "shape": "toy", "peer": "torch.sparse.mm (COO)", "median_ms": 1, "min_ms": 1, "max_ms": 1, "reps": 3, "max_rel_error": "inf"}
          ],
          "skipped": [{"peer": "sklearn peers", "reason": "import sklearn.utils.extmath failed: ModuleNotFoundError: No module named 'sklearn'"}],
-         "stair_checks": [{"kernel": "SpMM", "shape": "toy", "check": "Stair vs float64 scipy", "max_rel_error": 4.1e-08, "bound": 9.6e-06, "ok": true}]
+         "stair_checks": [{"kernel": "SpMM", "shape": "toy", "check": "Stair vs float64 scipy", "max_rel_error": 1.7218397788735473e-07, "bound": 1.342493258476057e-05, "ok": true}],
+         "torch_blas": "generic",
+         "torch_cpu_capability": "AVX2"
         }
         """;
 
@@ -49,11 +53,13 @@ public sealed class PeerRunnerTests : IDisposable
         Assert.Equal(4, run.Versions.Count);
         Assert.Equal("1.24.2", run.Versions["numpy"]);
         Assert.Equal("1.13.0a0", run.Versions["torch"]);
-        Assert.Equal(3, run.Results.Count);
-        Assert.Equal(new PeerResult("SpMM", "toy", "torch.sparse.mm (CSR)", 0.0812, 0.0791, 0.0954, 3, 5.2e-08), run.Results[0]);
-        Assert.Null(run.Results[1].MaxRelativeError);
-        Assert.Equal(double.PositiveInfinity, run.Results[2].MaxRelativeError);
-        Assert.Equal("numpy blocked X·Xᵀ + argpartition", run.Results[2].Peer);
+        Assert.Equal(4, run.Results.Count);
+        Assert.Equal(new PeerResult("SpMM", "toy", "torch.sparse.mm (CSR)", 0.1109760000872484, 0.10958399980154354, 0.13191800007916754, 3, 1.7218397788735473e-07),
+            run.Results[0]);
+        Assert.Equal("numpy blocked X·Xᵀ + argpartition", run.Results[1].Peer);
+        Assert.Equal(0.0, run.Results[1].MaxRelativeError);
+        Assert.Null(run.Results[2].MaxRelativeError);
+        Assert.Equal(double.PositiveInfinity, run.Results[3].MaxRelativeError);
         (string peer, string reason) = Assert.Single(run.Skipped);
         Assert.Equal("sklearn peers", peer);
         Assert.Contains("No module named 'sklearn'", reason, StringComparison.Ordinal);
