@@ -46,20 +46,8 @@ public class KnnGraphBenchmarks
     public void Setup()
     {
         string[] parts = Case.Split('/');
-        (_items, _columns, _k) = parts[0] switch
-        {
-            "baby-text" => (7_050, 384, 5),
-            "baby-visual" => (7_050, 4_096, 1),
-            "electronics-text" => (63_001, 384, 5),
-            "electronics-visual" => (63_001, 4_096, 1),
-            _ => (200, 48, 5),
-        };
-        _features = GC.AllocateUninitializedArray<float>(_items * _columns);
-        var rng = new Random(2025);
-        for (int e = 0; e < _features.Length; e++)
-        {
-            _features[e] = (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
-        }
+        (_items, _columns, _k) = Shape(parts[0]);
+        _features = Features(_items, _columns);
         _tier = SimdTiers.Best;
         switch (parts[1])
         {
@@ -78,6 +66,29 @@ public class KnnGraphBenchmarks
 
     [GlobalCleanup]
     public void Cleanup() => _context?.Dispose();
+
+    /// <summary>Items, feature width and k of a shape name: baby-text, baby-visual, electronics-text, electronics-visual or toy.</summary>
+    internal static (int Items, int Columns, int K) Shape(string name) => name switch
+    {
+        "baby-text" => (7_050, 384, 5),
+        "baby-visual" => (7_050, 4_096, 1),
+        "electronics-text" => (63_001, 384, 5),
+        "electronics-visual" => (63_001, 4_096, 1),
+        "toy" => (200, 48, 5),
+        _ => throw new ArgumentException($"Unknown kNN shape '{name}' (baby-text, baby-visual, electronics-text, electronics-visual or toy).", nameof(name)),
+    };
+
+    /// <summary>The suite's features: items × columns standard Gaussians (Box–Muller on System.Random seed 2025).</summary>
+    internal static float[] Features(int items, int columns)
+    {
+        float[] features = GC.AllocateUninitializedArray<float>(items * columns);
+        var rng = new Random(2025);
+        for (int e = 0; e < features.Length; e++)
+        {
+            features[e] = (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
+        }
+        return features;
+    }
 
     /// <summary>The whole top-k (what <see cref="KnnGraph.TopK(int, KnnModality, CpuOptions?)"/> costs).</summary>
     [Benchmark]

@@ -17,9 +17,9 @@ namespace Stair.Kernels.Benchmarks;
 [IterationCount(12)]
 public class PropagationBenchmarks
 {
-    private const int Width = 64;
-    private const int Layers = 3;
-    private static readonly DatasetShape Toy = new("toy", 600, 300, 3_000);
+    internal const int Width = 64;
+    internal const int Layers = 3;
+    internal static readonly DatasetShape Toy = new("toy", 600, 300, 3_000);
 
     private CsrMatrix _adjacency = null!;
     private PropagationPlan _plan = null!;
@@ -60,19 +60,14 @@ public class PropagationBenchmarks
     public void Setup()
     {
         string[] parts = Case.Split('/');
-        DatasetShape shape = parts[0] switch
-        {
-            "baby" => DatasetShape.Baby,
-            "electronics" => DatasetShape.Electronics,
-            _ => Toy,
-        };
+        DatasetShape shape = Shape(parts[0]);
         _variant = parts[1];
-        _adjacency = SyntheticGraphs.Adjacency(shape, seed: 2025);
+        _adjacency = Graph(shape);
         int n = _adjacency.Rows;
-        _input = SyntheticGraphs.UniformTable(n * Width, seed: 7);
+        _input = Input(n);
         _output = new float[n * Width];
         _sparseInput = BprShapedGradient(shape, _input, n);
-        _beta = StepwiseWeights.Forward(Width, 0.1);
+        _beta = Beta();
         switch (_variant)
         {
             case "naive":
@@ -170,6 +165,24 @@ public class PropagationBenchmarks
         }
         return _output;
     }
+
+    /// <summary>The data-set shape of a case's shape name: baby, electronics or toy.</summary>
+    internal static DatasetShape Shape(string name) => name switch
+    {
+        "baby" => DatasetShape.Baby,
+        "electronics" => DatasetShape.Electronics,
+        "toy" => Toy,
+        _ => throw new ArgumentException($"Unknown propagation shape '{name}' (baby, electronics or toy).", nameof(name)),
+    };
+
+    /// <summary>The suite's graph Ã of a shape (seed 2025).</summary>
+    internal static CsrMatrix Graph(DatasetShape shape) => SyntheticGraphs.Adjacency(shape, seed: 2025);
+
+    /// <summary>The suite's input table E: <paramref name="rows"/> × <see cref="Width"/> uniform in [−1, 1) (seed 7).</summary>
+    internal static float[] Input(int rows) => SyntheticGraphs.UniformTable(rows * Width, seed: 7);
+
+    /// <summary>The suite's FSC strengths β = StepwiseWeights.Forward(<see cref="Width"/>, 0.1).</summary>
+    internal static float[] Beta() => StepwiseWeights.Forward(Width, 0.1);
 
     // Rows a BPR batch of 1,024 (user, positive, negative) triples writes: users first, then items,
     // positives skewed toward popular (low) item ids; every other row zero.

@@ -46,15 +46,9 @@ public class WhiteningBenchmarks
     public void Setup()
     {
         string[] parts = Case.Split('/');
-        (int items, int columns) = parts[0] switch
-        {
-            "baby-text" => (7_050, 384),
-            "baby-image" => (7_050, 4_096),
-            _ => (63_001, 4_096),
-        };
-        _columns = columns;
-        _features = PowerLawFeatures(items, columns, 2026);
-        _options = new WhiteningOptions { Dimension = 64, Method = parts[1] == "exact" ? WhiteningMethod.Exact : WhiteningMethod.Randomized };
+        _columns = Shape(parts[0]).Columns;
+        _features = Features(parts[0]);
+        _options = new WhiteningOptions { Dimension = Dimension, Method = parts[1] == "exact" ? WhiteningMethod.Exact : WhiteningMethod.Randomized };
         _context = ComputeContext.Create(parts[2] switch { "opencl" => Backend.OpenCL, "cuda" => Backend.Cuda, _ => Backend.Cpu });
     }
 
@@ -63,6 +57,25 @@ public class WhiteningBenchmarks
 
     [Benchmark]
     public float[] Whiten() => _context!.Whiten([new WhiteningModality(_features, _columns, 1)], _options).ItemTable;
+
+    /// <summary>The embedding width d of every case.</summary>
+    internal const int Dimension = 64;
+
+    /// <summary>Items × columns of a shape name: baby-text, baby-image or electronics-image.</summary>
+    internal static (int Items, int Columns) Shape(string name) => name switch
+    {
+        "baby-text" => (7_050, 384),
+        "baby-image" => (7_050, 4_096),
+        "electronics-image" => (63_001, 4_096),
+        _ => throw new ArgumentException($"Unknown whitening shape '{name}' (baby-text, baby-image or electronics-image).", nameof(name)),
+    };
+
+    /// <summary>The suite's features of a shape: <see cref="PowerLawFeatures"/> at its size, seed 2026.</summary>
+    internal static float[] Features(string shape)
+    {
+        (int items, int columns) = Shape(shape);
+        return PowerLawFeatures(items, columns, 2026);
+    }
 
     /// <summary>Items × columns features X = A·B + noise + mean, σ_k of A·B ∝ k^-0.7 over 256 factors.</summary>
     internal static float[] PowerLawFeatures(int items, int columns, ulong seed)
