@@ -9,9 +9,13 @@
 // The ILGPU variants (opencl, cuda, ilgpu-cpu) run ComputeContext.MultiplyTransposed and
 // Synchronize; they have no self kernel, so a self shape does the full m²·k there.
 // GFMA/s = FMA / mean time; the self shapes count the upper half (m(m+1)/2·k), the work done.
+// "c-ref" (every CPU shape and toy) runs the register-blocked C loop of bench/native/stair_ref.c
+// (NativeReference; the self shapes with its upper-triangle-and-mirror variant) on the thread
+// count of the C# cases; present only when the C references compile and load.
 // A case is "shape/variant"; benchmark names are permanent so results stay comparable.
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
+using Stair.Kernels.Benchmarks.Native;
 using Stair.Kernels.Cpu.Dense;
 
 namespace Stair.Kernels.Benchmarks;
@@ -33,19 +37,25 @@ public class DenseProductBenchmarks
     private DeviceTable? _deviceA;
     private DeviceTable? _deviceB;
     private DeviceTable? _deviceC;
+    private NativeReference? _native;
 
-    /// <summary>"shape/variant": shape knn384, knnself, gram, query, rank or toy; variant a SIMD tier.</summary>
+    /// <summary>"shape/variant": shape knn384, knnself, gram, query, rank or toy; variant a SIMD tier, an ILGPU backend or c-ref.</summary>
     [ParamsSource(nameof(Cases))]
     public string Case { get; set; } = "toy/avx512";
 
     public static IEnumerable<string> Cases()
     {
         var tiers = SimdTiers.Supported.Where(t => t != SimdTier.Scalar).Select(t => t.ToString().ToLowerInvariant()).ToList();
+        string[] native = [.. BenchCases.NativeReferences()];
         foreach (string shape in new[] { "knn384", "knnself", "gram", "query", "rank" })
         {
             foreach (string tier in tiers)
             {
                 yield return $"{shape}/{tier}";
+            }
+            foreach (string variant in native)
+            {
+                yield return $"{shape}/{variant}";
             }
         }
         yield return "query/scalar";
@@ -54,6 +64,10 @@ public class DenseProductBenchmarks
             yield return $"toy/{tier}";
         }
         yield return "toy/scalar";
+        foreach (string variant in native)
+        {
+            yield return $"toy/{variant}";
+        }
         // ILGPU backends: the GPU kernel has no self variant, so the self shapes run the full square there.
         if (BackendDiscovery.IsAvailable(Backend.OpenCL))
         {
@@ -97,6 +111,10 @@ public class DenseProductBenchmarks
             _context.MultiplyTransposed(_deviceA, _deviceB, _deviceC); // compile the kernel outside the measurement
             _context.Synchronize();
         }
+        else if (parts[1] == BenchCases.NativeVariant)
+        {
+            _native = BenchCases.RequireNative();
+        }
         else if (!Enum.TryParse(parts[1], ignoreCase: true, out _tier) || !SimdTiers.IsSupported(_tier))
         {
             _tier = SimdTiers.Best;
@@ -124,6 +142,18 @@ public class DenseProductBenchmarks
             _context.MultiplyTransposed(_deviceA!, _deviceB!, _deviceC!);
             _context.Synchronize();
             return _deviceC!;
+        }
+        if (_native is not null)
+        {
+            if (_self)
+            {
+                _native.MultiplySelfTransposed(_a, _k, _c, _m, _m, _k, Environment.ProcessorCount);
+            }
+            else
+            {
+                _native.MultiplyTransposed(_a, _k, _b, _k, _c, _n, _m, _n, _k, Environment.ProcessorCount);
+            }
+            return _c;
         }
         fixed (float* a = _a, b = _b, c = _c)
         {

@@ -5,8 +5,14 @@
 // "FSC sparse input" runs FSC on the row-sparse table a BPR batch of 1,024 triples leaves in the
 // gradient (1,024 user rows, 2,048 item rows drawn with a popularity skew): FSC backward's input in
 // training, where the CPU path skips the zero rows' gathers in the first layer.
+// "c-ref" (baby, electronics, toy) runs the C reference loops of bench/native/stair_ref.c
+// (NativeReference; bitwise equal to Stair's SpMM and FSC) on the thread count of the C# CPU
+// cases (CpuOptions' default, one per logical core). The C FSC has no zero-row skip, so its
+// "FSC sparse input" gathers every row of the first layer (the skip changes no bit); like
+// FscBackward it runs over Aᵀ (the plan's Transposed, the matrix itself when symmetric).
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
+using Stair.Kernels.Benchmarks.Native;
 
 namespace Stair.Kernels.Benchmarks;
 
@@ -37,8 +43,11 @@ public class PropagationBenchmarks
     private DeviceTable? _deviceOutput;
     private StepwiseFilter? _filter;
     private string _variant = "";
+    private NativeReference? _native;
+    private CsrMatrix _transposed = null!;
+    private int _threads;
 
-    /// <summary>"shape/variant": shape baby, electronics or toy; variant naive, a SIMD tier, opencl, cuda or ilgpu-cpu.</summary>
+    /// <summary>"shape/variant": shape baby, electronics or toy; variant naive, a SIMD tier, opencl, cuda, ilgpu-cpu or c-ref.</summary>
     [ParamsSource(nameof(Cases))]
     public string Case { get; set; } = "baby/naive";
 
@@ -47,13 +56,18 @@ public class PropagationBenchmarks
 
     private static IEnumerable<string> AllCases()
     {
-        string[] variants = ["naive", .. BenchCases.Tiers(), .. BenchCases.Devices()];
+        string[] native = [.. BenchCases.NativeReferences()];
+        string[] variants = ["naive", .. BenchCases.Tiers(), .. BenchCases.Devices(), .. native];
         foreach (string c in BenchCases.Cross(["baby", "electronics"], variants))
         {
             yield return c;
         }
         yield return "toy/avx512";
         yield return "toy/ilgpu-cpu";
+        foreach (string variant in native)
+        {
+            yield return $"toy/{variant}";
+        }
     }
 
     [GlobalSetup]
@@ -81,6 +95,12 @@ public class PropagationBenchmarks
                 _deviceSparseInput = _context.Upload(_sparseInput, n, Width);
                 _deviceOutput = _context.CreateTable(n, Width);
                 _filter = _context.CreateFilter(_beta, Layers);
+                break;
+            case BenchCases.NativeVariant:
+                _native = BenchCases.RequireNative();
+                _transposed = new PropagationPlan(_adjacency).Transposed;
+                _workspace = new PropagationWorkspace(n, Width);
+                _threads = CpuOptions.Default.EffectiveThreads;
                 break;
             default:
                 if (!Enum.TryParse(_variant, ignoreCase: true, out SimdTier tier) || !SimdTiers.IsSupported(tier))
@@ -118,6 +138,10 @@ public class PropagationBenchmarks
             _context.Synchronize();
             return _deviceOutput!;
         }
+        else if (_native is not null)
+        {
+            _native.Spmm(_adjacency, _input, _output, Width, _threads);
+        }
         else
         {
             Propagation.Spmm(_plan, _input, _output, Width);
@@ -139,6 +163,10 @@ public class PropagationBenchmarks
             _context.Synchronize();
             return _deviceOutput!;
         }
+        else if (_native is not null)
+        {
+            _native.Fsc(_adjacency, _input, _output, Width, Layers, _beta, _workspace, _threads);
+        }
         else
         {
             Propagation.Fsc(_plan, _input, _output, Width, Layers, _beta, _workspace);
@@ -158,6 +186,10 @@ public class PropagationBenchmarks
             _context.FscBackward(_graph!, _deviceSparseInput!, _deviceOutput!, _filter!);
             _context.Synchronize();
             return _deviceOutput!;
+        }
+        else if (_native is not null)
+        {
+            _native.Fsc(_transposed, _sparseInput, _output, Width, Layers, _beta, _workspace, _threads);
         }
         else
         {
