@@ -14,13 +14,15 @@
 # the GPU check never embeds text.
 #
 # run's steps, each writing its log into OUT as it goes (a kill leaves what was written), with timeouts
-# adding up to 400 s (plus unpacking and packing, about 7 minutes in all):
+# adding up to 410 s (plus unpacking and packing, about 7 minutes in all):
 #   nvidia-smi 15 s; stair-kernels devices 45 s; stair-kernels validate --backend cuda 75 s (both with
-#   STAIR_TRACE=1); the device tests with STAIR_REQUIRE_CUDA=1 105 s; five CUDA benchmark suites 32 s each.
+#   STAIR_TRACE=1); the device tests with STAIR_REQUIRE_CUDA=1 105 s; the benchmark report (quick, one round,
+#   CUDA beside the CPU tiers and baselines) 170 s.
 # OUT gets: summary.txt (each step's exit code, time-out flag and tail), nvidia-smi.txt, devices.txt,
-# validate-cuda.txt, tests.txt, benchmarks.txt, results.tar.gz (all of it, BenchmarkDotNet artifacts included).
+# validate-cuda.txt, tests.txt, benchmarks.txt (the report's log), report.md, results.tar.gz (all of it: logs and
+# the report folder with report.json, charts and BenchmarkDotNet's artifacts).
 # Every step always runs; the exit code is non-zero when any failed or timed out, when a CUDA test skipped
-# or when a benchmark suite ran nothing.
+# or when the report has no CUDA row.
 set -euo pipefail
 caller=$PWD
 # Paths given on the command line are the caller's; the script works from the repository root.
@@ -151,29 +153,22 @@ case "${1:-}" in
       failed=1
       echo "== device-tests: FAILED, $cuda_skips CUDA tests skipped (grep '^\[skip\]' tests.txt)" >> "$summary"
     fi
-    # The CUDA benchmarks: one case per suite, in-process, a short job; each suite its own process and timeout.
-    for suite in Propagation:STAIR_PROPAGATION_CASES=baby/cuda EmbeddingUpdate:STAIR_UPDATE_CASES=baby/cuda \
-                 BprLoss:STAIR_BPR_CASES=baby/cuda KnnGraph:STAIR_KNN_CASES=baby-text/cuda \
-                 Whitening:STAIR_WHITEN_CASES=baby-text/exact/cuda; do
-      class=${suite%%:*}
-      mkdir -p "$work/bench/$class"
-      step "bench-$class" "$out/benchmarks.txt" 32 env "${suite#*:}" "$bin/Stair.Kernels.Benchmarks" \
-        --inProcess --filter "*.${class}Benchmarks.*" --warmupCount 2 --iterationCount 5 --iterationTime 100 \
-        --exporters GitHub --artifacts "$work/bench/$class"
-      # BenchmarkDotNet exits 0 when its filter leaves nothing (no CUDA device: no cuda case): no report is a failure.
-      report=$(find "$work/bench/$class" -name '*-report-github.md' -print -quit)
-      if [ -n "$report" ]; then
-        cat "$report" >> "$out/benchmarks.txt"
-      else
-        failed=1
-        echo "== bench-$class: FAILED, no benchmark ran (no report in its artifacts)" >> "$summary"
-      fi
-    done
+    # The CUDA benchmarks: the benchmark report (the same format as a run here, so a GPU run drops into the
+    # same tables) over the Baby shapes, CUDA beside the best CPU tier and the baselines, one round.
+    step report "$out/benchmarks.txt" 170 "$bin/Stair.Kernels.Benchmarks" report --mode quick --rounds 1 \
+      --backend cuda,avx512,avx2,scalar,naive,c-ref --out "$work/report"
+    if [ -f "$work/report/report.md" ]; then
+      cp "$work/report/report.md" "$out/report.md"
+      grep -q '| cuda |' "$work/report/report.md" || { failed=1; echo "== report: FAILED, no CUDA row in report.md" >> "$summary"; }
+    else
+      failed=1
+      echo "== report: FAILED, no report.md was written" >> "$summary"
+    fi
 
     echo >> "$summary"
     echo "overall: $([ "$failed" -eq 0 ] && echo "every step passed" || echo "at least one step failed or timed out")" >> "$summary"
     cp "$out"/*.txt "$work/logs/"
-    tar -C "$work" -czf "$out/results.tar.gz" logs bench
+    tar -C "$work" -czf "$out/results.tar.gz" logs $( [ -d "$work/report" ] && echo report )
     cat "$summary"
     exit "$failed"
     ;;

@@ -28,8 +28,9 @@ public class BprLossBenchmarks
     private DeviceTable? _deviceGradient;
     private string _variant = "";
     private long _step;
+    private int _userCount;
 
-    /// <summary>"baby/variant": naive, a SIMD tier, opencl or cuda.</summary>
+    /// <summary>"shape/variant": shape baby or toy (600 users, 300 items); variant naive, a SIMD tier, opencl or cuda.</summary>
     [ParamsSource(nameof(Cases))]
     public string Case { get; set; } = "baby/avx512";
 
@@ -41,18 +42,17 @@ public class BprLossBenchmarks
 
     private static IEnumerable<string> AllCases()
     {
-        yield return "baby/naive";
-        foreach (string variant in BenchCases.Tiers().Concat(BenchCases.Devices()))
-        {
-            yield return "baby/" + variant;
-        }
+        string[] variants = ["naive", .. BenchCases.Tiers(), .. BenchCases.Devices()];
+        return BenchCases.Cross(["baby", "toy"], variants);
     }
 
     [GlobalSetup]
     public void Setup()
     {
-        _variant = Case.Split('/')[1];
-        DatasetShape shape = DatasetShape.Baby;
+        string[] parts = Case.Split('/');
+        _variant = parts[1];
+        DatasetShape shape = parts[0] == "toy" ? new DatasetShape("toy", 600, 300, 3_000) : DatasetShape.Baby;
+        _userCount = shape.Users;
         (int[] u, int[] i) = SyntheticGraphs.PowerLawInteractions(shape.Users, shape.Items, shape.Interactions, seed: 2025);
         var training = GraphBuilder.FromEdges(shape.Users, shape.Items, u, i, [], symmetrize: false, GraphNormalization.None);
         _sampler = new NegativeSampler(training);
@@ -107,7 +107,7 @@ public class BprLossBenchmarks
 
     private double Run(GradientMode mode)
     {
-        int users = DatasetShape.Baby.Users;
+        int users = _userCount;
         if (_context is not null)
         {
             return _context.ComputeBprLoss(_deviceTable!, users, _users, _positives, _negatives, _deviceGradient!, mode);

@@ -58,7 +58,10 @@ public class DenseProductBenchmarks
                 yield return $"{shape}/{variant}";
             }
         }
-        yield return "query/scalar";
+        foreach (string shape in new[] { "knn384", "query", "rank" })
+        {
+            yield return $"{shape}/scalar"; // the baselines (the self shapes' scalar runs take minutes)
+        }
         foreach (string tier in tiers)
         {
             yield return $"toy/{tier}";
@@ -86,19 +89,34 @@ public class DenseProductBenchmarks
         yield return "toy/ilgpu-cpu";
     }
 
+    /// <summary>m × n × k of a shape, and whether it is a self product (the upper half is computed).</summary>
+    internal static (int M, int N, int K, bool Self) Dims(string shape) => shape switch
+    {
+        "knn384" => (7050, 7050, 384, false),
+        "knnself" => (7050, 7050, 4096, true),
+        "gram" => (4096, 4096, 7050, true),
+        "query" => (7050, 80, 4096, false),
+        "rank" => (19445, 7050, 64, false),
+        "toy" => (300, 200, 100, false),
+        _ => throw new ArgumentException($"Unknown dense-product shape '{shape}'.", nameof(shape)),
+    };
+
+    /// <summary>The multiply-adds the CPU computes for a shape (a self shape counts its upper half, m(m+1)/2·k).</summary>
+    internal static double? MultiplyAdds(string shape)
+    {
+        if (shape is not ("knn384" or "knnself" or "gram" or "query" or "rank" or "toy"))
+        {
+            return null;
+        }
+        (int m, int n, int k, bool self) = Dims(shape);
+        return self ? m * (m + 1.0) / 2 * k : (double)m * n * k;
+    }
+
     [GlobalSetup]
     public void Setup()
     {
         string[] parts = Case.Split('/');
-        (_m, _n, _k, _self) = parts[0] switch
-        {
-            "knn384" => (7050, 7050, 384, false),
-            "knnself" => (7050, 7050, 4096, true),
-            "gram" => (4096, 4096, 7050, true),
-            "query" => (7050, 80, 4096, false),
-            "rank" => (19445, 7050, 64, false),
-            _ => (300, 200, 100, false),
-        };
+        (_m, _n, _k, _self) = Dims(parts[0]);
         _a = SyntheticGraphs.UniformTable(_m * _k, seed: 7);
         _b = _self ? _a : SyntheticGraphs.UniformTable(_n * _k, seed: 8);
         _c = new float[(long)_m * _n];

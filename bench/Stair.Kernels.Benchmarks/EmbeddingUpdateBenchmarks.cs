@@ -44,7 +44,7 @@ public class EmbeddingUpdateBenchmarks
     private static readonly AdamWOptions Plain = new(1e-6f, WeightDecay: 0.1f);
     private static readonly AdamWOptions Clipped = Plain with { Clip = UpdateClip.RowNorm(4f) };
 
-    /// <summary>"shape/variant": shape baby or electronics; variant naive, a SIMD tier, opencl or cuda.</summary>
+    /// <summary>"shape/variant": shape baby, electronics or toy; variant naive, a SIMD tier, opencl or cuda.</summary>
     [ParamsSource(nameof(Cases))]
     public string Case { get; set; } = "baby/naive";
 
@@ -54,14 +54,17 @@ public class EmbeddingUpdateBenchmarks
     private static IEnumerable<string> AllCases()
     {
         string[] variants = ["naive", .. BenchCases.Tiers(), .. BenchCases.Devices()];
-        return BenchCases.Cross(["baby", "electronics"], variants);
+        return BenchCases.Cross(["baby", "electronics", "toy"], variants);
     }
+
+    /// <summary>Items of the toy shape (the report's smoke mode).</summary>
+    internal const int ToyItems = 300;
 
     [GlobalSetup]
     public void Setup()
     {
         string[] parts = Case.Split('/');
-        int items = parts[0] == "baby" ? DatasetShape.Baby.Items : DatasetShape.Electronics.Items;
+        int items = parts[0] switch { "baby" => DatasetShape.Baby.Items, "toy" => ToyItems, _ => DatasetShape.Electronics.Items };
         _variant = parts[1];
         _graph = EmbeddingUpdateValidation.ItemGraph(items, seed: 2025);
         _table = SyntheticGraphs.UniformTable(items * Width, seed: 7);

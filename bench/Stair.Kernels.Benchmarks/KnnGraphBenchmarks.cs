@@ -39,8 +39,14 @@ public class KnnGraphBenchmarks
         {
             yield return c;
         }
-        yield return "toy/ilgpu-cpu";
+        foreach (string variant in variants.Append("ilgpu-cpu"))
+        {
+            yield return "toy/" + variant;
+        }
     }
+
+    /// <summary>The toy shape: 200 items × 48 features, k = 5.</summary>
+    internal const int ToyItems = 200, ToyFeatures = 48;
 
     [GlobalSetup]
     public void Setup()
@@ -74,7 +80,7 @@ public class KnnGraphBenchmarks
         "baby-visual" => (7_050, 4_096, 1),
         "electronics-text" => (63_001, 384, 5),
         "electronics-visual" => (63_001, 4_096, 1),
-        "toy" => (200, 48, 5),
+        "toy" => (ToyItems, ToyFeatures, 5),
         _ => throw new ArgumentException($"Unknown kNN shape '{name}' (baby-text, baby-visual, electronics-text, electronics-visual or toy).", nameof(name)),
     };
 

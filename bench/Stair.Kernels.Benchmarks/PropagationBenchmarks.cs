@@ -62,11 +62,9 @@ public class PropagationBenchmarks
         {
             yield return c;
         }
-        yield return "toy/avx512";
-        yield return "toy/ilgpu-cpu";
-        foreach (string variant in native)
+        foreach (string variant in variants.Append("ilgpu-cpu"))
         {
-            yield return $"toy/{variant}";
+            yield return "toy/" + variant;
         }
     }
 

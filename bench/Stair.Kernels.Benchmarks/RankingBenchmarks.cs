@@ -25,27 +25,28 @@ public class RankingBenchmarks
     private CpuOptions _options = CpuOptions.Default;
     private string _variant = "";
 
-    /// <summary>"baby/variant": naive or a SIMD tier.</summary>
+    /// <summary>"shape/variant": shape baby or toy; variant naive or a SIMD tier.</summary>
     [ParamsSource(nameof(Cases))]
     public string Case { get; set; } = "baby/avx512";
 
     /// <remarks>Set STAIR_RANKING_CASES to a comma-separated list of substrings to run only matching cases.</remarks>
     public static IEnumerable<string> Cases() => BenchCases.Only("STAIR_RANKING_CASES", AllCases());
 
+    /// <summary>The toy shape: 600 users × 300 items (the report's smoke mode).</summary>
+    internal const int ToyUsers = 600, ToyItems = 300;
+
     private static IEnumerable<string> AllCases()
     {
-        yield return "baby/naive";
-        foreach (SimdTier tier in SimdTiers.Supported)
-        {
-            yield return "baby/" + tier.ToString().ToLowerInvariant();
-        }
+        string[] variants = ["naive", .. BenchCases.Tiers()];
+        return BenchCases.Cross(["baby", "toy"], variants);
     }
 
     [GlobalSetup]
     public void Setup()
     {
-        _variant = Case.Split('/')[1];
-        DatasetShape shape = DatasetShape.Baby;
+        string[] parts = Case.Split('/');
+        _variant = parts[1];
+        DatasetShape shape = parts[0] == "toy" ? new DatasetShape("toy", ToyUsers, ToyItems, 10 * ToyUsers) : DatasetShape.Baby;
         (int[] u, int[] i) = SyntheticGraphs.PowerLawInteractions(shape.Users, shape.Items, 10 * shape.Users, seed: 2025);
         int training = 8 * shape.Users; // ~8 masked per user, the rest (~2 per user) held out as relevant
         _excluded = GraphBuilder.FromEdges(shape.Users, shape.Items, u[..training], i[..training], [], symmetrize: false, GraphNormalization.None);

@@ -3,7 +3,11 @@
 // (1 GB of float32 input: measure it once, e.g. --job dry) — exact vs randomized, per
 // backend (cpu = the best SIMD tier on every thread; opencl and cuda where present).
 // Features have a power-law spectrum (σ_k ∝ k^-0.7 over 256 factors, plus noise) like real
-// embeddings. A case is "shape/method/backend".
+// embeddings. The exact method's cost depends on the spectrum, so Baby text is also measured on
+// a steep one (σ_k ∝ k^-1.5) and a flat one (256 equal factors over 384 columns: clustered
+// eigenvalues, the eigensolver's worst case): shapes baby-text-steep and baby-text-flat. Backend
+// cpu is the best SIMD tier on every thread, scalar the scalar tier (the baseline), opencl and
+// cuda where present. A case is "shape/method/backend"; toy is 600 × 128 (the report's smoke mode).
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 
@@ -20,7 +24,7 @@ public class WhiteningBenchmarks
     private ComputeContext? _context;
     private WhiteningOptions _options = new();
 
-    /// <summary>"shape/method/backend": shape baby-text, baby-image or electronics-image; method exact or randomized; backend cpu, opencl or cuda.</summary>
+    /// <summary>"shape/method/backend": shape baby-text(-steep, -flat), baby-image, electronics-image or toy; method exact or randomized; backend cpu, scalar, opencl or cuda.</summary>
     [ParamsSource(nameof(Cases))]
     public string Case { get; set; } = "baby-text/exact/cpu";
 
@@ -29,8 +33,8 @@ public class WhiteningBenchmarks
 
     private static IEnumerable<string> AllCases()
     {
-        string[] backends = ["cpu", .. BenchCases.Devices()];
-        foreach (string shape in new[] { "baby-text", "baby-image", "electronics-image" })
+        string[] backends = ["cpu", "scalar", .. BenchCases.Devices()];
+        foreach (string shape in new[] { "baby-text", "baby-text-steep", "baby-text-flat", "baby-image", "electronics-image", "toy" })
         {
             foreach (string method in new[] { "exact", "randomized" })
             {
@@ -49,7 +53,13 @@ public class WhiteningBenchmarks
         _columns = Shape(parts[0]).Columns;
         _features = Features(parts[0]);
         _options = new WhiteningOptions { Dimension = Dimension, Method = parts[1] == "exact" ? WhiteningMethod.Exact : WhiteningMethod.Randomized };
-        _context = ComputeContext.Create(parts[2] switch { "opencl" => Backend.OpenCL, "cuda" => Backend.Cuda, _ => Backend.Cpu });
+        _context = parts[2] switch
+        {
+            "opencl" => ComputeContext.Create(Backend.OpenCL),
+            "cuda" => ComputeContext.Create(Backend.Cuda),
+            "scalar" => ComputeContext.Create(Backend.Cpu, new CpuOptions(SimdTier.Scalar)),
+            _ => ComputeContext.Create(Backend.Cpu),
+        };
     }
 
     [GlobalCleanup]
@@ -61,26 +71,36 @@ public class WhiteningBenchmarks
     /// <summary>The embedding width d of every case.</summary>
     internal const int Dimension = 64;
 
-    /// <summary>Items × columns of a shape name: baby-text, baby-image or electronics-image.</summary>
+    /// <summary>Items × columns of a shape name: baby-text (and its -steep and -flat spectra), baby-image, electronics-image or toy.</summary>
     internal static (int Items, int Columns) Shape(string name) => name switch
     {
-        "baby-text" => (7_050, 384),
+        "baby-text" or "baby-text-steep" or "baby-text-flat" => (7_050, 384),
         "baby-image" => (7_050, 4_096),
         "electronics-image" => (63_001, 4_096),
-        _ => throw new ArgumentException($"Unknown whitening shape '{name}' (baby-text, baby-image or electronics-image).", nameof(name)),
+        "toy" => (600, 128),
+        _ => throw new ArgumentException($"Unknown whitening shape '{name}' (baby-text, baby-text-steep, baby-text-flat, baby-image, electronics-image or toy).", nameof(name)),
     };
 
-    /// <summary>The suite's features of a shape: <see cref="PowerLawFeatures"/> at its size, seed 2026.</summary>
+    /// <summary>The spectrum of a shape: σ_k ∝ k^-exponent over that many factors.</summary>
+    internal static (double Exponent, int Factors) Spectrum(string shape) => shape switch
+    {
+        "baby-text-steep" => (1.5, 256),
+        "baby-text-flat" => (0.0, 256),
+        "toy" => (0.7, 96),
+        _ => (0.7, 256),
+    };
+
+    /// <summary>The suite's features of a shape: <see cref="PowerLawFeatures"/> at its size and spectrum, seed 2026.</summary>
     internal static float[] Features(string shape)
     {
         (int items, int columns) = Shape(shape);
-        return PowerLawFeatures(items, columns, 2026);
+        (double exponent, int factors) = Spectrum(shape);
+        return PowerLawFeatures(items, columns, 2026, exponent, factors);
     }
 
-    /// <summary>Items × columns features X = A·B + noise + mean, σ_k of A·B ∝ k^-0.7 over 256 factors.</summary>
-    internal static float[] PowerLawFeatures(int items, int columns, ulong seed)
+    /// <summary>Items × columns features X = A·B + noise + mean, σ_k of A·B ∝ k^-exponent over <paramref name="factors"/> factors.</summary>
+    internal static float[] PowerLawFeatures(int items, int columns, ulong seed, double exponent = 0.7, int factors = 256)
     {
-        const int factors = 256;
         var rng = new Random((int)seed);
         var a = new float[items * factors];
         var b = new float[factors * columns];
@@ -90,7 +110,7 @@ public class WhiteningBenchmarks
         }
         for (int k = 0; k < factors; k++)
         {
-            float scale = (float)Math.Pow(k + 1, -0.7);
+            float scale = (float)Math.Pow(k + 1, -exponent);
             for (int c = 0; c < columns; c++)
             {
                 b[k * columns + c] = (float)(rng.NextDouble() - 0.5) * scale;

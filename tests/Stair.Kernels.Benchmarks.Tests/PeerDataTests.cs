@@ -94,7 +94,7 @@ public sealed class PeerDataTests : IDisposable
 
     [Theory]
     [InlineData("SpMM", "baby-text")]
-    [InlineData("whitening exact", "toy")]
+    [InlineData("whitening exact", "baby-visual")]
     [InlineData("kNN top-k", "baby")]
     [InlineData("spmm", "baby")]
     [InlineData("BPR", "baby")]
@@ -108,7 +108,7 @@ public sealed class PeerDataTests : IDisposable
     [Fact]
     public void Every_pair_of_the_report_contract_is_supported()
     {
-        string[] propagation = ["baby", "electronics", "toy"], whitening = ["baby-text", "baby-image", "electronics-image"];
+        string[] propagation = ["baby", "electronics", "toy"], whitening = ["baby-text", "baby-text-steep", "baby-text-flat", "baby-image", "electronics-image", "toy"];
         PeerCase[] contract =
         [
             .. propagation.Select(s => new PeerCase("SpMM", s)),

@@ -2,7 +2,7 @@
 // copy of the tree, so it never races the surrounding `dotnet test` for bin/ and obj/) into a temporary folder,
 // then the checks that need no GPU: it fits the 64 MiB carry, every app in it is self-contained, and its
 // `stair-kernels devices` runs with no dotnet on PATH and no DOTNET_ROOT, finding the CPU backend and saying why
-// CUDA is unavailable (no machine this runs on has an NVIDIA driver).
+// CUDA is unavailable (no machine this runs on has an NVIDIA driver), and its benchmark report runs a tiny case.
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -69,6 +69,13 @@ public sealed class GpuCheckArchiveTests(ITestOutputHelper output)
             Assert.Matches(new Regex(@"^cpu\s+available", RegexOptions.Multiline), devices);
             // CUDA: a status other than "available", then a reason.
             Assert.Matches(new Regex(@"^cuda\s+(?!available)\S+:\s*\S.{4,}", RegexOptions.Multiline), devices);
+
+            // The benchmark report runs from the archive too (gpu-check.sh run uses it): one tiny SpMM case, charts included.
+            string report = Path.Combine(temp, "report");
+            Run(unpacked, TimeSpan.FromMinutes(3), bare, Path.Combine(bin, "Stair.Kernels.Benchmarks"),
+                "report", "--mode", "smoke", "--backend", "scalar,naive", "--filter", "SpMM", "--out", report);
+            Assert.Contains("| SpMM | toy | scalar |", File.ReadAllText(Path.Combine(report, "report.md")), StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(report, "charts", "spmm-toy.png")), "the archive's report drew no chart");
         }
         finally
         {

@@ -42,7 +42,7 @@ public static class PeerData
     public const string Spmm = "SpMM", Fsc = "FSC", WhiteningExact = "whitening exact", WhiteningRandomized = "whitening randomized", KnnTopK = "kNN top-k";
 
     private static readonly string[] PropagationShapes = ["baby", "electronics", "toy"];
-    private static readonly string[] WhiteningShapes = ["baby-text", "baby-image", "electronics-image"];
+    private static readonly string[] WhiteningShapes = ["baby-text", "baby-text-steep", "baby-text-flat", "baby-image", "electronics-image", "toy"];
     private static readonly string[] KnnShapes = ["baby-text", "baby-visual", "electronics-text", "electronics-visual", "toy"];
 
     internal static readonly JsonSerializerOptions Json = new()
