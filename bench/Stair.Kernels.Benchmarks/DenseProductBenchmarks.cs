@@ -23,8 +23,6 @@ namespace Stair.Kernels.Benchmarks;
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)]
 [CategoriesColumn]
-[WarmupCount(1)]
-[IterationCount(5)]
 public class DenseProductBenchmarks
 {
     private float[] _a = [];

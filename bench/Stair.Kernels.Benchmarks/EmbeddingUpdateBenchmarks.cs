@@ -13,8 +13,6 @@ namespace Stair.Kernels.Benchmarks;
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)]
 [CategoriesColumn]
-[WarmupCount(3)]
-[IterationCount(12)]
 public class EmbeddingUpdateBenchmarks
 {
     private const int Width = 64;

@@ -19,8 +19,6 @@ namespace Stair.Kernels.Benchmarks;
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)]
 [CategoriesColumn]
-[WarmupCount(3)]
-[IterationCount(12)]
 public class PropagationBenchmarks
 {
     internal const int Width = 64;

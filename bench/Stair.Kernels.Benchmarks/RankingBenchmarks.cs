@@ -10,8 +10,6 @@ namespace Stair.Kernels.Benchmarks;
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)]
 [CategoriesColumn]
-[WarmupCount(1)]
-[IterationCount(5)]
 public class RankingBenchmarks
 {
     private const int Width = 64;

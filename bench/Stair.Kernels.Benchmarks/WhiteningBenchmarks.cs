@@ -15,8 +15,6 @@ namespace Stair.Kernels.Benchmarks;
 
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByParams)]
-[WarmupCount(1)]
-[IterationCount(5)]
 public class WhiteningBenchmarks
 {
     private float[] _features = [];

@@ -76,10 +76,11 @@ internal static class ReportDriver
                     }
                     continue;
                 }
-                if ((selection == Selection.Once ? once : keys).Add(Key(benchmark)))
+                if (!(selection == Selection.Once ? once : keys).Add(Key(benchmark)) || names.Contains(name))
                 {
-                    names.Add(name);
+                    throw new InvalidOperationException($"Two benchmark cases of {suite.Name} share the report name {name}.");
                 }
+                names.Add(name);
             }
             if (keys.Count + once.Count > 0)
             {
@@ -172,15 +173,15 @@ internal static class ReportDriver
         return skipped.Any(s => s.Reason.StartsWith("failed", StringComparison.Ordinal)) ? 1 : 0;
     }
 
-    // One job for every suite: in-process (no rebuild per suite, the graphs of the growth suite are
-    // shared), short iterations so that rounds rather than long iterations carry the statistics.
-    // A suite's own [WarmupCount]/[IterationCount] still apply (BenchmarkDotNet applies them last).
+    // One job for every suite (the suites carry no counts of their own): in-process (no rebuild per
+    // suite; the growth suite's graphs are shared), short iterations so that rounds rather than long
+    // iterations carry the statistics. Smoke and the run-once cases: one cold call (Job.Dry).
     private static ManualConfig Config(ReportMode mode, string? artifacts)
     {
         Job job = mode == ReportMode.Smoke
             ? Job.Dry
             : Job.Default.WithWarmupCount(2).WithIterationCount(mode == ReportMode.Quick ? 5 : 8)
-                .WithIterationTime(TimeInterval.FromMilliseconds(mode == ReportMode.Quick ? 100 : 250));
+                .WithIterationTime(TimeInterval.FromMilliseconds(mode == ReportMode.Quick ? 100 : 200));
         var config = ManualConfig.CreateEmpty()
             .AddJob(job.WithToolchain(InProcessEmitToolchain.Instance).WithLaunchCount(1))
             .AddDiagnoser(MemoryDiagnoser.Default)
@@ -190,7 +191,9 @@ internal static class ReportDriver
         return artifacts is null ? config : config.WithArtifactsPath(artifacts);
     }
 
-    private static string Key(BenchmarkCase b) => $"{b.Descriptor.Type.Name}.{b.Descriptor.WorkloadMethod.Name}|{b.Parameters.DisplayInfo}";
+    // The full parameter values (BenchmarkDotNet's DisplayInfo shortens long ones, which made two whitening spectra one key).
+    private static string Key(BenchmarkCase b) =>
+        $"{b.Descriptor.Type.Name}.{b.Descriptor.WorkloadMethod.Name}|{string.Join('&', b.Parameters.Items.Select(p => $"{p.Name}={p.Value}"))}";
 
     private static bool Wanted(ReportOptions options, Type suite, CaseName name)
     {

@@ -83,7 +83,11 @@ internal static class SuiteCatalog
         }
         if (mode == ReportMode.Quick)
         {
-            return shape is "baby" or "baby-text" or "baby-text-steep" or "baby-text-flat" or "query" ? Selection.Rounds : Selection.No;
+            if (shape is not ("baby" or "baby-text" or "baby-text-steep" or "baby-text-flat" or "query"))
+            {
+                return Selection.No;
+            }
+            return SlowVariant(suite, name) ? Selection.Once : Selection.Rounds;
         }
         // Full: every shape; the baselines of the slowest ones run once, and two shapes are left to a manual run.
         switch (shape)
@@ -100,8 +104,15 @@ internal static class SuiteCatalog
         }
         bool slowBaseline = name.Variant is "scalar" or "naive"
             && shape is "baby-visual" or "baby-image" or "knn384" or "rank" or "electronics" or "electronics-image";
-        return slowBaseline ? Selection.Once : Selection.Rounds;
+        return slowBaseline || SlowVariant(suite, name) ? Selection.Once : Selection.Rounds;
     }
+
+    // Variants that take 0.3–7 s per call at the Baby shapes on a 2-core machine (measured in a quick report):
+    // the naive and scalar baselines of the dense-algebra suites, and PoCL's runs of them. Once is enough for a
+    // ratio; the rounds go to the variants a user would pick.
+    private static bool SlowVariant(Type suite, CaseName name) =>
+        (suite == typeof(RankingBenchmarks) || suite == typeof(KnnGraphBenchmarks) || suite == typeof(WhiteningBenchmarks) || suite == typeof(DenseProductBenchmarks))
+        && name.Variant is "naive" or "scalar" or "opencl";
 }
 
 /// <summary>How often a report runs a case.</summary>
