@@ -15,8 +15,9 @@ namespace Stair.Kernels.Validation;
 /// <param name="GatherRowsPerSecond">Random row gathers per second, by table size (bytes) of the case they model.</param>
 /// <param name="GatherRowBytes">Bytes per gathered row.</param>
 /// <param name="FmaGigaflops">Register-resident fused multiply-add throughput, 2 flops per lane.</param>
+/// <param name="TriadBySize">The triad again over arrays of the sizes (bytes per array) of the streaming cases it models, which may fit a cache.</param>
 public sealed record MachineThroughput(int Threads, double TriadGigabytesPerSecond, IReadOnlyDictionary<long, double> GatherRowsPerSecond,
-    int GatherRowBytes, double FmaGigaflops);
+    int GatherRowBytes, double FmaGigaflops, IReadOnlyDictionary<long, double>? TriadBySize = null);
 
 /// <summary>A backend as a report lists it.</summary>
 /// <param name="Backend">cpu, cuda, opencl or ilgpu-cpu.</param>

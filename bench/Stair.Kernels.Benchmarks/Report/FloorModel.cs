@@ -90,9 +90,13 @@ internal static class FloorModel
                     {
                         return null;
                     }
-                    // Reads θ, g, m, v and writes θ, m, v: 28 bytes per element.
-                    double bytes = (double)items * CaseSizes.Width * 28;
-                    return (bytes / bandwidth * 1e3, $"model: {bytes / 1e6:F1} MB streamed at {t.TriadGigabytesPerSecond:F1} GB/s");
+                    // Reads θ, g, m, v and writes θ, m, v: 28 bytes per element, at the triad rate probed for arrays of this size.
+                    long arrayBytes = (long)items * CaseSizes.Width * 4;
+                    double rate = t.TriadBySize is { Count: > 0 } sizes
+                        ? sizes.MinBy(p => Math.Abs(Math.Log((double)p.Key / arrayBytes))).Value
+                        : t.TriadGigabytesPerSecond;
+                    double bytes = arrayBytes * 7.0;
+                    return (bytes / (rate * 1e9) * 1e3, $"model: {bytes / 1e6:F1} MB streamed at {rate:F1} GB/s (triad over {arrayBytes / 1e6:F1} MB arrays)");
                 }
             case "dense product":
                 return CaseSizes.DenseFma(shape) is double work ? Compute(work, t) : null;
@@ -122,6 +126,15 @@ internal static class FloorModel
         }
         return t.GatherRowsPerSecond.MinBy(p => Math.Abs(Math.Log((double)p.Key / tableBytes))).Value;
     }
+
+    /// <summary>The array sizes (bytes) of the streaming cases (AdamW's tables) the triad is probed at.</summary>
+    public static IEnumerable<long> StreamSizes(IEnumerable<CaseName> cases) => cases
+        .Where(c => c.Kernel == "AdamW")
+        .Select(c => CaseSizes.Items(c.BaseShape))
+        .OfType<int>()
+        .Select(items => (long)items * CaseSizes.Width * 4)
+        .Distinct()
+        .Order();
 
     /// <summary>The gather-table sizes the selected cases need probed.</summary>
     public static IEnumerable<long> TableSizes(IEnumerable<CaseName> cases) => cases

@@ -37,7 +37,12 @@ internal static class MachineProbes
             triads.Add(probe.TriadGBps);
             fmas.Add(probe.FmaGflops);
         }
-        var result = new MachineThroughput(threads, ReportDriver.Median(triads), gathers, RowBytes, ReportDriver.Median(fmas));
+        var streams = new Dictionary<long, double>();
+        foreach (long bytes in FloorModel.StreamSizes(cases))
+        {
+            streams[bytes] = native.TriadGBps(bytes / sizeof(float), 8, threads);
+        }
+        var result = new MachineThroughput(threads, ReportDriver.Median(triads), gathers, RowBytes, ReportDriver.Median(fmas), streams);
         log.WriteLine($"  probes: triad {result.TriadGigabytesPerSecond:F1} GB/s, FMA {result.FmaGigaflops:F0} GFLOP/s, gathers over {sizes.Count} table size(s)");
         return result;
     }
