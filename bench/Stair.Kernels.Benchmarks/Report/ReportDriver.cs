@@ -104,12 +104,12 @@ internal static class ReportDriver
                 var reports = new List<BenchmarkReport>();
                 if (keys.Count > 0)
                 {
-                    reports.AddRange(BenchmarkRunner.Run(suite, Config(options.Mode, artifacts).AddFilter(new SimpleFilter(b => keys.Contains(Key(b))))).Reports);
+                    reports.AddRange(RunSuite(suite, Config(options.Mode, artifacts), keys, skipped, log));
                 }
                 if (round == 1 && once.Count > 0)
                 {
                     // Slow baselines: cold single calls, once per report.
-                    reports.AddRange(BenchmarkRunner.Run(suite, Config(ReportMode.Smoke, artifacts + "-once").AddFilter(new SimpleFilter(b => once.Contains(Key(b))))).Reports);
+                    reports.AddRange(RunSuite(suite, Config(ReportMode.Smoke, artifacts + "-once"), once, skipped, log));
                 }
                 int measured = 0;
                 foreach (BenchmarkReport report in reports)
@@ -173,6 +173,25 @@ internal static class ReportDriver
         return skipped.Any(s => s.Reason.StartsWith("failed", StringComparison.Ordinal)) ? 1 : 0;
     }
 
+    // One suite's selected cases; a suite that BenchmarkDotNet gives up on (an in-process case past its
+    // timeout throws out of BenchmarkRunner) costs its cases of this round, not the report.
+    private static IEnumerable<BenchmarkReport> RunSuite(Type suite, ManualConfig config, HashSet<string> keys, List<SkippedCase> skipped, TextWriter log)
+    {
+        try
+        {
+            return BenchmarkRunner.Run(suite, config.AddFilter(new SimpleFilter(b => keys.Contains(Key(b))))).Reports;
+        }
+        catch (InvalidOperationException e)
+        {
+            log.WriteLine($"  {suite.Name}: BenchmarkDotNet stopped: {e.Message}");
+            skipped.Add(new SkippedCase(suite.Name, "failed: BenchmarkDotNet stopped the suite: " + e.Message));
+            return [];
+        }
+    }
+
+    /// <summary>How long one in-process case may run before BenchmarkDotNet stops it.</summary>
+    private static readonly TimeSpan CaseTimeout = TimeSpan.FromMinutes(10);
+
     // One job for every suite (the suites carry no counts of their own): in-process (no rebuild per
     // suite; the growth suite's graphs are shared), short iterations so that rounds rather than long
     // iterations carry the statistics. Smoke and the run-once cases: one cold call (Job.Dry).
@@ -184,7 +203,7 @@ internal static class ReportDriver
                 .WithIterationTime(TimeInterval.FromMilliseconds(mode == ReportMode.Quick ? 100 : 200))
                 .WithEvaluateOverhead(false); // the calls are ≥ 10 µs; the ns of call overhead is not worth a second of every case
         var config = ManualConfig.CreateEmpty()
-            .AddJob(job.WithToolchain(InProcessEmitToolchain.Instance).WithLaunchCount(1))
+            .AddJob(job.WithToolchain(new InProcessEmitToolchain(CaseTimeout, logOutput: false)).WithLaunchCount(1))
             .AddDiagnoser(MemoryDiagnoser.Default)
             .AddExporter(JsonExporter.Full)
             .AddLogger(NullLogger.Instance)

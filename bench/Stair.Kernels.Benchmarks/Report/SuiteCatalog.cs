@@ -98,6 +98,9 @@ internal static class SuiteCatalog
             case "knnself" or "gram":
                 omitted = "the self products whitening and kNN run inside; they are measured there (DenseProductBenchmarks runs them)";
                 return Selection.No;
+            case "electronics-image" when name.Variant == "opencl":
+                omitted = "PoCL on 2 cores takes more than 5 minutes per call at 63,001 × 4,096";
+                return Selection.No;
             case "electronics-image" when name.Variant == "scalar":
                 omitted = "the scalar baseline takes minutes per call at this shape; baby-image gives the tier ratio";
                 return Selection.No;
