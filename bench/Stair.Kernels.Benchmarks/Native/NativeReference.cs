@@ -157,10 +157,10 @@ public sealed unsafe class NativeReference
     public void Spmm(CsrMatrix matrix, ReadOnlySpan<float> input, Span<float> output, int width, int threads)
     {
         ArgumentNullException.ThrowIfNull(matrix);
-        ValidateWidth(width);
+        Propagation.ValidateWidth(width);
         ValidateThreads(threads);
-        ValidateTable(input, matrix.Columns, width, nameof(input));
-        ValidateTable(output, matrix.Rows, width, nameof(output));
+        Propagation.ValidateTable(input, matrix.Columns, width, nameof(input));
+        Propagation.ValidateTable(output, matrix.Rows, width, nameof(output));
         if (output.Overlaps(input))
         {
             throw new ArgumentException("The output table must not overlap the input table.", nameof(output));
@@ -200,27 +200,17 @@ public sealed unsafe class NativeReference
         {
             throw new ArgumentException($"Stepwise convolution needs a square matrix, got {matrix.Rows} × {matrix.Columns}.", nameof(matrix));
         }
-        ValidateWidth(width);
+        Propagation.ValidateWidth(width);
         ArgumentOutOfRangeException.ThrowIfNegative(layers);
         ValidateThreads(threads);
         int n = matrix.Rows;
-        ValidateTable(input, n, width, nameof(input));
-        ValidateTable(output, n, width, nameof(output));
+        Propagation.ValidateTable(input, n, width, nameof(input));
+        Propagation.ValidateTable(output, n, width, nameof(output));
         if (output.Overlaps(input))
         {
             throw new ArgumentException("The output table must not overlap the input table.", nameof(output));
         }
-        if (beta.Length != width)
-        {
-            throw new ArgumentException($"β must have one entry per dimension ({width}), got {beta.Length}.", nameof(beta));
-        }
-        for (int j = 0; j < beta.Length; j++)
-        {
-            if (!float.IsFinite(beta[j]) || beta[j] < 0f || beta[j] > 1f)
-            {
-                throw new ArgumentException($"β[{j}] is {beta[j]}; each β_j must be finite and in [0, 1].", nameof(beta));
-            }
-        }
+        Propagation.ValidateBeta(beta, width);
         if (output.Overlaps(beta))
         {
             throw new ArgumentException("The output table must not overlap β.", nameof(output));
@@ -354,28 +344,11 @@ public sealed unsafe class NativeReference
         return new MachineProbe(triad, gather, rowBytes, tableRows * rowBytes, fma, threads);
     }
 
-    private static void ValidateWidth(int width)
-    {
-        if (width < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(width), width, "Width d must be at least 1.");
-        }
-    }
-
     private static void ValidateThreads(int threads)
     {
         if (threads < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(threads), threads, "Thread count must be at least 1.");
-        }
-    }
-
-    private static void ValidateTable(ReadOnlySpan<float> table, int rows, int width, string name)
-    {
-        long expected = (long)rows * width;
-        if (table.Length != expected)
-        {
-            throw new ArgumentException($"Expected a {rows} × {width} table ({expected} floats), got {table.Length} floats.", name);
         }
     }
 

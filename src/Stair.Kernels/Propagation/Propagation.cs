@@ -187,7 +187,8 @@ public static class Propagation
         => FscCore(plan, outputGradient, inputGradient, width, layers, beta, workspace, transpose: true,
             nameof(outputGradient), nameof(inputGradient));
 
-    private static void ValidateWidth(int width)
+    // Also the C references' argument checks (bench/Stair.Kernels.Benchmarks/Native/NativeReference.cs).
+    internal static void ValidateWidth(int width)
     {
         if (width < 1)
         {
@@ -195,7 +196,8 @@ public static class Propagation
         }
     }
 
-    private static void ValidateTable(ReadOnlySpan<float> table, int rows, int width, string name)
+    // Also the C references' argument checks (bench/Stair.Kernels.Benchmarks/Native/NativeReference.cs).
+    internal static void ValidateTable(ReadOnlySpan<float> table, int rows, int width, string name)
     {
         long expected = (long)rows * width;
         if (table.Length != expected)
@@ -204,7 +206,8 @@ public static class Propagation
         }
     }
 
-    private static void ValidateBeta(ReadOnlySpan<float> beta, int width)
+    // Also the C references' argument checks (bench/Stair.Kernels.Benchmarks/Native/NativeReference.cs).
+    internal static void ValidateBeta(ReadOnlySpan<float> beta, int width)
     {
         if (beta.Length != width)
         {
