@@ -64,7 +64,10 @@ internal sealed class CpuWorkerPool
         public readonly SemaphoreSlim Wake = new(0);
     }
 
-    internal CpuWorkerPool(int workers, int spinMicroseconds)
+    /// <param name="workers">Worker threads to start.</param>
+    /// <param name="spinMicroseconds">How long an idle worker polls before it blocks.</param>
+    /// <param name="workerStarting">Tests only: runs first on each new worker thread, to hold its start back.</param>
+    internal CpuWorkerPool(int workers, int spinMicroseconds, Action<int>? workerStarting = null)
     {
         _spinTicks = (long)spinMicroseconds * Stopwatch.Frequency / 1_000_000;
         _workers = new Worker[workers];
@@ -72,7 +75,14 @@ internal sealed class CpuWorkerPool
         {
             _workers[i] = new Worker();
             int index = i;
-            var thread = new Thread(() => WorkerLoop(index))
+            // The generation is read here, not on the new thread: a thread that starts late would
+            // otherwise take the first run's generation as already seen and sleep through that run.
+            int generation = _generation;
+            var thread = new Thread(() =>
+            {
+                workerStarting?.Invoke(index);
+                WorkerLoop(index, generation);
+            })
             {
                 IsBackground = true,
                 Name = $"Stair.Kernels worker {i + 1}",
@@ -149,11 +159,10 @@ internal sealed class CpuWorkerPool
         }
     }
 
-    private void WorkerLoop(int index)
+    private void WorkerLoop(int index, int seen)
     {
         _insideJob = true;
         Worker worker = _workers[index];
-        int seen = Volatile.Read(ref _generation);
         while (true)
         {
             seen = WaitForNextRun(worker, seen);

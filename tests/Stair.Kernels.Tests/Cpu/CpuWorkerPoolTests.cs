@@ -158,4 +158,33 @@ public class CpuWorkerPoolTests
         Assert.True(helped > 0);
         Assert.All(job.Hits, h => Assert.Equal(1, h));
     }
+
+    [Fact]
+    public void A_worker_thread_that_starts_late_still_joins_the_first_run()
+    {
+        // The first run can begin before a new worker thread has reached its loop (a loaded CI host
+        // starts threads late). The worker must still treat that run as new: here its start is held
+        // back until the caller is inside the run's first part, which then waits for the helper.
+        using var started = new ManualResetEventSlim();
+        var pool = new CpuWorkerPool(1, 200_000, _ => started.Wait());
+        int caller = Environment.CurrentManagedThreadId;
+        int helped = 0;
+        bool waitedOut = false;
+        var job = new CountingJob(8) { PartCount = 8 };
+        job.OnPart = _ =>
+        {
+            if (Environment.CurrentManagedThreadId != caller)
+            {
+                Interlocked.Increment(ref helped);
+            }
+            else if (!started.IsSet)
+            {
+                started.Set();
+                waitedOut = !SpinWait.SpinUntil(() => Volatile.Read(ref helped) > 0, TimeSpan.FromSeconds(10));
+            }
+        };
+        pool.Run(job, 2);
+        Assert.False(waitedOut, "the late worker slept through the run that began before it started");
+        Assert.All(job.Hits, h => Assert.Equal(1, h));
+    }
 }
