@@ -55,7 +55,7 @@ public static class Propagation
         fixed (float* x = input)
         fixed (float* y = output)
         {
-            PropagationJob job = PropagationJob.ForCurrentThread(new CsrView(rowPointers, columns, values), plan, transpose, width, fused: false);
+            PropagationJob job = PropagationJob.ForCurrentThread(new CsrView(rowPointers, columns, values, a.NonZeros), plan, transpose, width, fused: false);
             job.Input = x;
             job.Output = y;
             job.Run(plan.Threads);
@@ -145,7 +145,7 @@ public static class Propagation
             // Each layer gathers one table, streams E and writes one table: three live tables
             // instead of four, so the gathered one stays in cache. Intermediate layers go to the
             // workspace's 64-byte-aligned buffers, the last to the output.
-            PropagationJob job = PropagationJob.ForCurrentThread(new CsrView(rowPointers, columns, values), plan, transpose, width, fused: true);
+            PropagationJob job = PropagationJob.ForCurrentThread(new CsrView(rowPointers, columns, values, a.NonZeros), plan, transpose, width, fused: true);
             job.Seed = e;
             job.Beta = b;
             job.Scale = c;

@@ -101,7 +101,7 @@ public class SparseSeedTests
         fixed (float* pa = actual)
         fixed (byte* pf = flags)
         {
-            var view = new CsrView(rp, ci, va);
+            var view = new CsrView(rp, ci, va, a.NonZeros);
             SpmmDrivers.Rows(tier, view, pw, d, 0, a.Rows, new StoreEpilogue(pe, d), new AllColumns());
             SpmmDrivers.Rows(tier, view, px, d, 0, a.Rows, new StoreEpilogue(pa, d), new SkipZeroRows(pf));
         }
