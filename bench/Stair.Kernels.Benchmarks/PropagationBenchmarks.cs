@@ -10,6 +10,9 @@
 // cases (CpuOptions' default, one per logical core). The C FSC has no zero-row skip, so its
 // "FSC sparse input" gathers every row of the first layer (the skip changes no bit); like
 // FscBackward it runs over Aᵀ (the plan's Transposed, the matrix itself when symmetric).
+// The SIMD tiers and c-ref read and write HostTables (64-byte aligned, huge pages), the layout a
+// ComputeContext's CPU tables have; "array" runs the best tier on plain float[] tables (16-24 bytes
+// off a cache line, 4 KiB pages): what a caller's own arrays cost.
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using Stair.Kernels.Benchmarks.Native;
@@ -44,8 +47,11 @@ public class PropagationBenchmarks
     private NativeReference? _native;
     private CsrMatrix _transposed = null!;
     private int _threads;
+    private HostTable? _hostInput;
+    private HostTable? _hostSparseInput;
+    private HostTable? _hostOutput;
 
-    /// <summary>"shape/variant": shape baby, electronics or toy; variant naive, a SIMD tier, opencl, cuda, ilgpu-cpu or c-ref.</summary>
+    /// <summary>"shape/variant": shape baby, electronics or toy; variant naive, a SIMD tier, array, opencl, cuda, ilgpu-cpu or c-ref.</summary>
     [ParamsSource(nameof(Cases))]
     public string Case { get; set; } = "baby/naive";
 
@@ -56,7 +62,7 @@ public class PropagationBenchmarks
     {
         string[] native = [.. BenchCases.NativeReferences()];
         string[] variants = ["naive", .. BenchCases.Tiers(), .. BenchCases.Devices(), .. native];
-        foreach (string c in BenchCases.Cross(["baby", "electronics"], variants))
+        foreach (string c in BenchCases.Cross(["baby", "electronics"], [.. variants, ArrayVariant]))
         {
             yield return c;
         }
@@ -65,6 +71,15 @@ public class PropagationBenchmarks
             yield return "toy/" + variant;
         }
     }
+
+    /// <summary>The best SIMD tier over plain float[] tables.</summary>
+    internal const string ArrayVariant = "array";
+
+    private ReadOnlySpan<float> In => _hostInput is null ? _input : _hostInput.Span;
+
+    private ReadOnlySpan<float> SparseIn => _hostSparseInput is null ? _sparseInput : _hostSparseInput.Span;
+
+    private Span<float> Out => _hostOutput is null ? _output : _hostOutput.Span;
 
     [GlobalSetup]
     public void Setup()
@@ -93,20 +108,32 @@ public class PropagationBenchmarks
                 _filter = _context.CreateFilter(_beta, Layers);
                 break;
             case BenchCases.NativeVariant:
+                HostTables();
                 _native = BenchCases.RequireNative();
                 _transposed = new PropagationPlan(_adjacency).Transposed;
                 _workspace = new PropagationWorkspace(n, Width);
                 _threads = CpuOptions.Default.EffectiveThreads;
                 break;
             default:
+                if (_variant != ArrayVariant)
+                {
+                    HostTables();
+                }
                 if (!Enum.TryParse(_variant, ignoreCase: true, out SimdTier tier) || !SimdTiers.IsSupported(tier))
                 {
-                    tier = SimdTiers.Best; // e.g. "toy/avx512" on a machine without AVX-512
+                    tier = SimdTiers.Best; // "array", or e.g. "toy/avx512" on a machine without AVX-512
                 }
                 _plan = new PropagationPlan(_adjacency, new CpuOptions(tier));
                 _workspace = new PropagationWorkspace(n, Width);
                 break;
         }
+    }
+
+    private void HostTables()
+    {
+        _hostInput = HostTable.CopyOf(_input, Width);
+        _hostSparseInput = HostTable.CopyOf(_sparseInput, Width);
+        _hostOutput = new HostTable(_hostInput.Rows, Width);
     }
 
     [GlobalCleanup]
@@ -136,11 +163,11 @@ public class PropagationBenchmarks
         }
         else if (_native is not null)
         {
-            _native.Spmm(_adjacency, _input, _output, Width, _threads);
+            _native.Spmm(_adjacency, In, Out, Width, _threads);
         }
         else
         {
-            Propagation.Spmm(_plan, _input, _output, Width);
+            Propagation.Spmm(_plan, In, Out, Width);
         }
         return _output;
     }
@@ -161,11 +188,11 @@ public class PropagationBenchmarks
         }
         else if (_native is not null)
         {
-            _native.Fsc(_adjacency, _input, _output, Width, Layers, _beta, _workspace, _threads);
+            _native.Fsc(_adjacency, In, Out, Width, Layers, _beta, _workspace, _threads);
         }
         else
         {
-            Propagation.Fsc(_plan, _input, _output, Width, Layers, _beta, _workspace);
+            Propagation.Fsc(_plan, In, Out, Width, Layers, _beta, _workspace);
         }
         return _output;
     }
@@ -185,11 +212,11 @@ public class PropagationBenchmarks
         }
         else if (_native is not null)
         {
-            _native.Fsc(_transposed, _sparseInput, _output, Width, Layers, _beta, _workspace, _threads);
+            _native.Fsc(_transposed, SparseIn, Out, Width, Layers, _beta, _workspace, _threads);
         }
         else
         {
-            Propagation.FscBackward(_plan, _sparseInput, _output, Width, Layers, _beta, _workspace);
+            Propagation.FscBackward(_plan, SparseIn, Out, Width, Layers, _beta, _workspace);
         }
         return _output;
     }

@@ -18,12 +18,13 @@ public sealed class DeviceTable : IDisposable
     private readonly DeviceTable? _parent;
     private bool _disposed;
 
-    internal DeviceTable(ComputeContext owner, int rows, int width, float[]? host, MemoryBuffer1D<float, Stride1D.Dense>? device)
+    internal DeviceTable(ComputeContext owner, int rows, int width, float[]? host, int hostOffset, MemoryBuffer1D<float, Stride1D.Dense>? device)
     {
         Owner = owner;
         Rows = rows;
         Width = width;
         _host = host;
+        _hostOffset = hostOffset;
         _device = device;
     }
 
@@ -38,7 +39,7 @@ public sealed class DeviceTable : IDisposable
         if (parent._host is not null)
         {
             _host = parent._host;
-            _hostOffset = checked((int)offset);
+            _hostOffset = checked(_parent._hostOffset + (int)offset); // the root's own start in its array, plus the rows before the view
         }
         else
         {
@@ -169,7 +170,9 @@ public sealed class DeviceTable : IDisposable
         get
         {
             ThrowIfDisposed();
-            return _parent is null && _host is not null ? _host : throw new InvalidOperationException("Only a CPU-backend table that is not a view has its own array.");
+            return _parent is null && _host is not null && _hostOffset == 0 && _host.Length == Length
+                ? _host
+                : throw new InvalidOperationException("Only a CPU-backend table made over its own array has one.");
         }
     }
 

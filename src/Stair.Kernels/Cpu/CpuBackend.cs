@@ -15,14 +15,17 @@ internal static class CpuBackend
     public static ComputeBackend Create(ComputeContext owner, CpuOptions options) => new()
     {
         Device = $"CPU SIMD ({SimdTiers.Resolve(options.Tier).ToString().ToLowerInvariant()}, {options.EffectiveThreads} threads)",
+        // Tables are host tables (64-byte aligned, huge pages from 8 MiB: HostTable), so the CLI, the
+        // recommender and every other context user gather from the layout the kernels are fastest on.
         CreateTable = (rows, width) =>
         {
             long length = (long)rows * width;
-            if (length > Array.MaxLength)
+            if (length > HostMemory.MaxFloats)
             {
-                throw new ArgumentOutOfRangeException(nameof(rows), rows, $"A {rows} × {width} table exceeds the largest array .NET can hold.");
+                throw new ArgumentOutOfRangeException(nameof(rows), rows, $"A {rows} × {width} table exceeds the {HostMemory.MaxFloats:N0} floats one host table holds.");
             }
-            return new DeviceTable(owner, rows, width, new float[length], null);
+            float[] storage = HostMemory.Allocate(length, zeroed: true, out int offset, out _);
+            return new DeviceTable(owner, rows, width, storage, offset, null);
         },
         Propagation = new CpuPropagation(owner),
         Dense = new CpuDense(options),

@@ -81,8 +81,9 @@ public sealed class BscWorkspace
         Propagation = new PropagationWorkspace(rows, width); // validates rows and width
         Rows = rows;
         Width = width;
-        Delta = GC.AllocateUninitializedArray<float>(rows * width, pinned: true);
-        Smoothed = GC.AllocateUninitializedArray<float>(rows * width, pinned: true);
+        // Δ is the gather source of the smoothing: a host table (aligned, huge pages when large).
+        Delta = new HostTable(rows, width);
+        Smoothed = new HostTable(rows, width);
     }
 
     /// <summary>Rows served.</summary>
@@ -91,9 +92,9 @@ public sealed class BscWorkspace
     /// <summary>Width served.</summary>
     public int Width { get; }
 
-    internal float[] Delta { get; }
+    internal HostTable Delta { get; }
 
-    internal float[] Smoothed { get; }
+    internal HostTable Smoothed { get; }
 
     internal PropagationWorkspace Propagation { get; }
 }

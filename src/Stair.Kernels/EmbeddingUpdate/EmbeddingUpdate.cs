@@ -117,8 +117,8 @@ public static class EmbeddingUpdate
         fixed (float* g = gradient)
         fixed (float* m = state.M)
         fixed (float* v = state.V)
-        fixed (float* delta = workspace.Delta)
-        fixed (float* smoothed = workspace.Smoothed)
+        fixed (float* delta = workspace.Delta.Span)
+        fixed (float* smoothed = workspace.Smoothed.Span)
         {
             AdamJob job = AdamJob.ForCurrentThread(graph.Tier, state.Rows, width, threads);
             job.Tables = new AdamTables { Table = e, Gradient = g, M = m, V = v, Delta = delta };
@@ -129,7 +129,7 @@ public static class EmbeddingUpdate
             long step = state.Step + 1;
             Configure(job, options, step);
             job.Run(AdamPass.Moments, threads);
-            Propagation.FscUnchecked(graph, workspace.Delta.AsSpan(0, length), workspace.Smoothed.AsSpan(0, length), width, layers, strengths,
+            Propagation.FscUnchecked(graph, workspace.Delta.Span[..length], workspace.Smoothed.Span[..length], width, layers, strengths,
                 workspace.Propagation, transpose: false);
             job.Tables.Delta = smoothed; // the apply pass reads Δ̃
             long clipped = job.Run(AdamPass.Apply, threads);

@@ -22,7 +22,7 @@ internal static class IlgpuBackend
         return new ComputeBackend
         {
             Device = device.Description,
-            CreateTable = (rows, width) => new DeviceTable(owner, rows, width, null, device.Allocate<float>((long)rows * width, $"a {rows} × {width} table")),
+            CreateTable = (rows, width) => new DeviceTable(owner, rows, width, null, 0, device.Allocate<float>((long)rows * width, $"a {rows} × {width} table")),
             Propagation = propagation,
             Dense = new IlgpuDense(device),
             BprLoss = new IlgpuBprLoss(device),

@@ -1,8 +1,8 @@
 // Scratch memory for FSC: two intermediate layer tables, the per-dimension scale and one
 // zero-row flag per row (for row-sparse inputs).
 // Reused across calls so a training loop allocates nothing per step. The layer tables are
-// the gather sources of every layer after the first, so they start on a 64-byte boundary:
-// a 256-byte row then spans four cache lines instead of five (measured ~30 % faster SpMM).
+// the gather sources of every layer after the first, so they are host memory (HostTable's
+// layout: 64-byte aligned, on huge pages from 8 MiB).
 namespace Stair.Kernels;
 
 /// <summary>
@@ -12,8 +12,6 @@ namespace Stair.Kernels;
 /// <remarks>A workspace is not thread-safe: give each concurrent caller its own.</remarks>
 public sealed unsafe class PropagationWorkspace
 {
-    private const int AlignmentFloats = 16; // 64 bytes
-
     private readonly float[] _layerA;
     private readonly float[] _layerB;
     private readonly float* _alignedA;
@@ -28,17 +26,17 @@ public sealed unsafe class PropagationWorkspace
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         long size = (long)rows * width;
-        if (size > Array.MaxLength - AlignmentFloats)
+        if (size > HostMemory.MaxFloats)
         {
-            throw new ArgumentOutOfRangeException(nameof(rows), rows, $"A {rows} × {width} table exceeds the largest array .NET can hold.");
+            throw new ArgumentOutOfRangeException(nameof(rows), rows, $"A {rows} × {width} table exceeds the {HostMemory.MaxFloats:N0} floats one host table holds.");
         }
         Rows = rows;
         Width = width;
         // Pinned arrays never move, so an aligned pointer into them stays valid for the workspace's life.
-        _layerA = GC.AllocateUninitializedArray<float>((int)size + AlignmentFloats, pinned: true);
-        _layerB = GC.AllocateUninitializedArray<float>((int)size + AlignmentFloats, pinned: true);
-        _alignedA = Align(_layerA);
-        _alignedB = Align(_layerB);
+        _layerA = HostMemory.Allocate(size, zeroed: false, out int offsetA, out _);
+        _layerB = HostMemory.Allocate(size, zeroed: false, out int offsetB, out _);
+        _alignedA = Pointer(_layerA, offsetA);
+        _alignedB = Pointer(_layerB, offsetB);
         Scale = new float[width];
         _zeroRows = GC.AllocateUninitializedArray<byte>(Math.Max(rows, 1), pinned: true);
     }
@@ -57,10 +55,6 @@ public sealed unsafe class PropagationWorkspace
     /// <summary>Layer table 0 or 1 (64-byte aligned, at least Rows × Width floats).</summary>
     internal float* Layer(int which) => which == 0 ? _alignedA : _alignedB;
 
-    private static float* Align(float[] pinned)
-    {
-        float* p = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(pinned));
-        long misalignment = (long)p & 63;
-        return misalignment == 0 ? p : (float*)((byte*)p + (64 - misalignment));
-    }
+    private static float* Pointer(float[] pinned, int offset)
+        => (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(pinned)) + offset;
 }

@@ -50,8 +50,8 @@ public class EmbeddingUpdateTests
             var workspace = new BscWorkspace(items, d);
             return (table, gradient, state) =>
             {
-                workspace.Delta.AsSpan().Fill(float.NaN); // scratch the step fails to write cannot pass
-                workspace.Smoothed.AsSpan().Fill(float.NaN);
+                workspace.Delta.Span.Fill(float.NaN); // scratch the step fails to write cannot pass
+                workspace.Smoothed.Span.Fill(float.NaN);
                 return EmbeddingUpdate.BscAdamWStep(table, gradient, state, plan, b, Layers, workspace, options);
             };
         }, (table, gradient, state) => EmbeddingUpdateReference.Step(table, gradient, state.M, state.V, state.Step, d, options, graph, b, Layers));
