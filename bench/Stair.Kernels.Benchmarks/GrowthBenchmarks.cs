@@ -1,10 +1,15 @@
-// GrowthBenchmarks: SpMM and FSC (L = 3, d = 64) on synthetic power-law user–item graphs from
-// toy size through Amazon Baby and Electronics to 10× Electronics (users, items and interactions
-// all scaled), on the best SIMD tier and on each ILGPU device up to the Electronics shape. The
-// benchmark report turns these into the growth curve: time per non-zero against non-zeros.
-// A case is "size/variant": size toy, baby or e<scale> (e0.25 … e10, multiples of Electronics).
-// Graphs are built once per process and size (the report runs in-process, so the cases of one
-// size share them).
+// GrowthBenchmarks: SpMM and FSC (L = 3) on synthetic power-law user–item graphs from toy size
+// through Amazon Baby and Electronics to 10× Electronics at d = 64, and from Electronics to 100×
+// Electronics at d = 16 (so the tables of 25 M rows fit in memory); users, items and interactions
+// all scaled. On the best SIMD tier (tables are HostTables, as a ComputeContext's are) and on each
+// ILGPU device up to the Electronics shape. The benchmark report turns these into the growth curve:
+// time per non-zero against non-zeros.
+// A case is "size/variant": size toy, baby, e<scale> (e0.25 … e10, multiples of Electronics, d 64)
+// or e<scale>-d16 (e1, e10, e100 at d 16). The d = 64 graphs draw distinct pairs
+// (SyntheticGraphs.PowerLawInteractions); the d = 16 series draws with repeats, which the builder
+// collapses (SyntheticGraphs.PowerLawDraws: O(1) and parallel per draw, where distinct-pair
+// bookkeeping of 135 M pairs would take minutes). Graphs are built once per process and size (the
+// report runs in-process, so the cases of one size share them).
 using System.Collections.Concurrent;
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
@@ -17,17 +22,18 @@ namespace Stair.Kernels.Benchmarks;
 [CategoriesColumn]
 public class GrowthBenchmarks
 {
-    private const int Width = 64;
     private const int Layers = 3;
+    private const string NarrowSuffix = "-d16";
     private static readonly ConcurrentDictionary<string, CsrMatrix> Graphs = new();
 
     /// <summary>Sizes of the curve, smallest first.</summary>
-    public static readonly string[] Sizes = ["toy", "baby", "e0.25", "e0.5", "e1", "e2", "e4", "e10"];
+    public static readonly string[] Sizes = ["toy", "baby", "e0.25", "e0.5", "e1", "e2", "e4", "e10", "e1-d16", "e10-d16", "e100-d16"];
 
     private PropagationPlan? _plan;
     private PropagationWorkspace? _workspace;
-    private float[] _input = [];
-    private float[] _output = [];
+    private HostTable _input = null!;
+    private HostTable _output = null!;
+    private int _width;
     private float[] _beta = [];
     private ComputeContext? _context;
     private DeviceGraph? _graph;
@@ -64,9 +70,15 @@ public class GrowthBenchmarks
     {
         "toy" => Toy.Interactions / (double)DatasetShape.Electronics.Interactions,
         "baby" => DatasetShape.Baby.Interactions / (double)DatasetShape.Electronics.Interactions,
-        _ when size.StartsWith('e') && double.TryParse(size.AsSpan(1), NumberStyles.Float, CultureInfo.InvariantCulture, out double s) => s,
+        _ when size.StartsWith('e') && double.TryParse(size.AsSpan(1, size.Length - 1 - (IsNarrow(size) ? NarrowSuffix.Length : 0)),
+            NumberStyles.Float, CultureInfo.InvariantCulture, out double s) => s,
         _ => throw new ArgumentException($"Unknown growth size '{size}'.", nameof(size)),
     };
+
+    /// <summary>The embedding width d of a size: 16 for the e…-d16 series, else 64.</summary>
+    public static int Width(string size) => IsNarrow(size) ? 16 : 64;
+
+    private static bool IsNarrow(string size) => size.EndsWith(NarrowSuffix, StringComparison.Ordinal);
 
     private static DatasetShape Toy { get; } = new("toy", 600, 300, 3_000);
 
@@ -87,7 +99,16 @@ public class GrowthBenchmarks
     }
 
     /// <summary>The graph of a size (built once per process).</summary>
-    public static CsrMatrix Graph(string size) => Graphs.GetOrAdd(size, s => SyntheticGraphs.Adjacency(Shape(s), seed: 2025));
+    public static CsrMatrix Graph(string size) => Graphs.GetOrAdd(size, s =>
+    {
+        DatasetShape shape = Shape(s);
+        if (!IsNarrow(s))
+        {
+            return SyntheticGraphs.Adjacency(shape, seed: 2025);
+        }
+        (int[] u, int[] i) = SyntheticGraphs.PowerLawDraws(shape.Users, shape.Items, shape.Interactions, seed: 2025);
+        return GraphBuilder.UserItemAdjacency(shape.Users, shape.Items, u, i);
+    });
 
     [GlobalSetup]
     public void Setup()
@@ -95,21 +116,22 @@ public class GrowthBenchmarks
         string[] parts = Case.Split('/');
         CsrMatrix adjacency = Graph(parts[0]);
         int n = adjacency.Rows;
-        _input = SyntheticGraphs.UniformTable(n * Width, seed: 7);
-        _output = new float[n * Width];
-        _beta = StepwiseWeights.Forward(Width, 0.1);
+        _width = Width(parts[0]);
+        _input = HostTable.CopyOf(SyntheticGraphs.UniformTable(n * _width, seed: 7), _width);
+        _output = new HostTable(n, _width);
+        _beta = StepwiseWeights.Forward(_width, 0.1);
         if (parts[1] is "opencl" or "cuda")
         {
             _context = ComputeContext.Create(parts[1] == "opencl" ? Backend.OpenCL : Backend.Cuda);
             _graph = _context.Upload(adjacency);
-            _deviceInput = _context.Upload(_input, n, Width);
-            _deviceOutput = _context.CreateTable(n, Width);
+            _deviceInput = _context.Upload(_input, n, _width);
+            _deviceOutput = _context.CreateTable(n, _width);
             _filter = _context.CreateFilter(_beta, Layers);
         }
         else
         {
             _plan = new PropagationPlan(adjacency, new CpuOptions(Enum.Parse<SimdTier>(parts[1], ignoreCase: true)));
-            _workspace = new PropagationWorkspace(n, Width);
+            _workspace = new PropagationWorkspace(n, _width);
         }
     }
 
@@ -123,6 +145,7 @@ public class GrowthBenchmarks
         _context?.Dispose();
         _plan = null;
         _workspace = null;
+        _input = _output = null!;
     }
 
     [Benchmark]
@@ -135,7 +158,7 @@ public class GrowthBenchmarks
             _context.Synchronize();
             return _deviceOutput!;
         }
-        Propagation.Spmm(_plan!, _input, _output, Width);
+        Propagation.Spmm(_plan!, _input, _output, _width);
         return _output;
     }
 
@@ -149,7 +172,7 @@ public class GrowthBenchmarks
             _context.Synchronize();
             return _deviceOutput!;
         }
-        Propagation.Fsc(_plan!, _input, _output, Width, Layers, _beta, _workspace!);
+        Propagation.Fsc(_plan!, _input, _output, _width, Layers, _beta, _workspace!);
         return _output;
     }
 }

@@ -74,6 +74,53 @@ public static class SyntheticGraphs
         return (u, i);
     }
 
+    /// <summary>
+    /// Draws <paramref name="draws"/> (user, item) pairs independently, for graphs too large for
+    /// <see cref="PowerLawInteractions"/>' distinct-pair bookkeeping: users with probability ∝ rank^−<paramref name="userExponent"/>,
+    /// items ∝ rank^−<paramref name="itemExponent"/>, ranks shuffled over the ids. Pairs may repeat (the graph builders
+    /// collapse repeats into one edge). Each draw is O(1) (Walker's alias method), and the draws are made in parallel
+    /// blocks with seeds of their own, so the same arguments always give the same pairs, in the same order, on any
+    /// number of cores.
+    /// </summary>
+    /// <param name="users">Number of users (≥ 1).</param>
+    /// <param name="items">Number of items (≥ 1).</param>
+    /// <param name="draws">Pairs to draw (≥ 0).</param>
+    /// <param name="seed">Random seed.</param>
+    /// <param name="userExponent">Power-law exponent of user activity (≥ 0).</param>
+    /// <param name="itemExponent">Power-law exponent of item popularity (≥ 0).</param>
+    public static (int[] UserIds, int[] ItemIds) PowerLawDraws(int users, int items, int draws, ulong seed,
+        double userExponent = 0.8, double itemExponent = 0.9)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(users, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(items, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(draws);
+        if (!(userExponent >= 0) || !(itemExponent >= 0) || double.IsInfinity(userExponent) || double.IsInfinity(itemExponent))
+        {
+            throw new ArgumentOutOfRangeException(nameof(userExponent), "Exponents must be finite and non-negative.");
+        }
+        var rng = new SplitMix64(seed);
+        int[] userOfRank = Permutation(users, ref rng);
+        int[] itemOfRank = Permutation(items, ref rng);
+        (double[] userKeep, int[] userAlias) = AliasTable(users, userExponent);
+        (double[] itemKeep, int[] itemAlias) = AliasTable(items, itemExponent);
+        var u = new int[draws];
+        var i = new int[draws];
+        const int Block = 1 << 20;
+        int blocks = (int)(((long)draws + Block - 1) / Block);
+        ulong blockSeed = rng.NextUInt64();
+        Parallel.For(0, blocks, b =>
+        {
+            var local = new SplitMix64(blockSeed + 0x9E3779B97F4A7C15UL * (ulong)b);
+            int end = (int)Math.Min(draws, (long)(b + 1) * Block);
+            for (int k = b * Block; k < end; k++)
+            {
+                u[k] = userOfRank[AliasDraw(userKeep, userAlias, ref local)];
+                i[k] = itemOfRank[AliasDraw(itemKeep, itemAlias, ref local)];
+            }
+        });
+        return (u, i);
+    }
+
     /// <summary>The normalized user–item adjacency Ã of a synthetic data set of the given shape.</summary>
     public static CsrMatrix Adjacency(DatasetShape shape, ulong seed)
     {
@@ -145,6 +192,62 @@ public static class SyntheticGraphs
             cdf[r] /= sum;
         }
         return cdf;
+    }
+
+    // Walker's alias table (Vose's construction) of ranks 0..n−1 weighted (r + 1)^−exponent: a draw picks a
+    // rank uniformly, keeps it with probability keep[r] and otherwise takes alias[r].
+    private static (double[] Keep, int[] Alias) AliasTable(int n, double exponent)
+    {
+        var keep = new double[n];
+        var alias = new int[n];
+        double sum = 0;
+        for (int r = 0; r < n; r++)
+        {
+            sum += Math.Pow(r + 1, -exponent);
+        }
+        var small = new int[n];
+        var large = new int[n];
+        int smalls = 0, larges = 0;
+        for (int r = 0; r < n; r++)
+        {
+            keep[r] = Math.Pow(r + 1, -exponent) * n / sum;
+            if (keep[r] < 1)
+            {
+                small[smalls++] = r;
+            }
+            else
+            {
+                large[larges++] = r;
+            }
+        }
+        while (smalls > 0 && larges > 0)
+        {
+            int s = small[--smalls], l = large[larges - 1];
+            alias[s] = l;
+            keep[l] -= 1 - keep[s];
+            if (keep[l] < 1)
+            {
+                larges--;
+                small[smalls++] = l;
+            }
+        }
+        while (larges > 0)
+        {
+            keep[large[--larges]] = 1;
+        }
+        while (smalls > 0)
+        {
+            keep[small[--smalls]] = 1; // rounding leftovers
+        }
+        return (keep, alias);
+    }
+
+    private static int AliasDraw(double[] keep, int[] alias, ref SplitMix64 rng)
+    {
+        ulong bits = rng.NextUInt64();
+        int r = (int)((bits >> 32) * (ulong)keep.Length >> 32);
+        double coin = (uint)bits * (1.0 / 4294967296.0);
+        return coin < keep[r] ? r : alias[r];
     }
 
     private static int Sample(double[] cdf, double p)

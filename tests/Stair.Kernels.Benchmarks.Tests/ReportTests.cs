@@ -58,6 +58,12 @@ public class ReportTests
         Assert.NotEqual(Selection.No, SuiteCatalog.Select(ReportMode.Full, typeof(GrowthBenchmarks), e4, out _));
         Assert.Equal(1.0, GrowthBenchmarks.Scale("e1"));
         Assert.Equal(DatasetShape.Electronics.Interactions, GrowthBenchmarks.Shape("e1").Interactions);
+        Assert.Equal(100.0, GrowthBenchmarks.Scale("e100-d16"));
+        Assert.Equal(16, GrowthBenchmarks.Width("e100-d16"));
+        Assert.Equal(64, GrowthBenchmarks.Width("e10"));
+        Assert.Equal(100 * DatasetShape.Electronics.Users, GrowthBenchmarks.Shape("e100-d16").Users);
+        Assert.Equal(Selection.Once, SuiteCatalog.Select(ReportMode.Full, typeof(GrowthBenchmarks), new CaseName("SpMM growth", "e100-d16", "avx512"), out _));
+        Assert.Equal(Selection.No, SuiteCatalog.Select(ReportMode.Quick, typeof(GrowthBenchmarks), new CaseName("SpMM growth", "e10-d16", "avx512"), out _));
     }
 
     [Fact]

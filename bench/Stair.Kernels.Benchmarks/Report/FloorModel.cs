@@ -14,8 +14,8 @@ internal static class CaseSizes
     public const int Width = 64;
     public const int Layers = 3;
 
-    /// <summary>Rows and non-zeros of the user–item graph of a propagation or growth shape.</summary>
-    public static (int Rows, long NonZeros)? Graph(string shape)
+    /// <summary>Rows, non-zeros and table width of the user–item graph of a propagation or growth shape.</summary>
+    public static (int Rows, long NonZeros, int Width)? Graph(string shape)
     {
         string? size = shape switch
         {
@@ -29,7 +29,7 @@ internal static class CaseSizes
             return null;
         }
         CsrMatrix graph = GrowthBenchmarks.Graph(size);
-        return (graph.Rows, graph.NonZeros);
+        return (graph.Rows, graph.NonZeros, GrowthBenchmarks.Width(size));
     }
 
     /// <summary>Items of an item-table shape (embedding updates).</summary>
@@ -68,9 +68,9 @@ internal static class FloorModel
         {
             case "SpMM" or "SpMM growth" or "FSC" or "FSC growth":
                 {
-                    if (CaseSizes.Graph(shape) is not (int rows, long nnz))
+                    if (CaseSizes.Graph(shape) is not (int rows, long nnz, CaseSizes.Width))
                     {
-                        return null;
+                        return null; // no graph, or rows narrower than the 256-byte gathers the probe measures
                     }
                     bool fsc = name.Kernel.StartsWith("FSC", StringComparison.Ordinal);
                     double tableBytes = (double)rows * CaseSizes.Width * 4;
@@ -140,7 +140,8 @@ internal static class FloorModel
     public static IEnumerable<long> TableSizes(IEnumerable<CaseName> cases) => cases
         .Where(c => c.Kernel is "SpMM" or "SpMM growth" or "FSC" or "FSC growth")
         .Select(c => CaseSizes.Graph(c.BaseShape))
-        .OfType<(int Rows, long NonZeros)>()
+        .OfType<(int Rows, long NonZeros, int Width)>()
+        .Where(g => g.Width == CaseSizes.Width)
         .Select(g => (long)g.Rows * CaseSizes.Width * 4)
         .Distinct()
         .Order();

@@ -68,12 +68,12 @@ internal static class ReportCharts
     private static void Growth(IReadOnlyList<GrowthPoint> points, string file)
     {
         var plot = new Plot();
-        foreach (IGrouping<(string Kernel, string Variant), GrowthPoint> series in points.GroupBy(p => (p.Kernel, p.Variant)))
+        foreach (IGrouping<(string Kernel, string Variant, int Width), GrowthPoint> series in points.GroupBy(p => (p.Kernel, p.Variant, p.Width)))
         {
             double[] xs = [.. series.Select(p => Math.Log10(p.NonZeros))];
             double[] ys = [.. series.Select(p => p.NanosecondsPerNonZero)];
             var scatter = plot.Add.Scatter(xs, ys);
-            scatter.LegendText = $"{series.Key.Kernel} {series.Key.Variant}";
+            scatter.LegendText = $"{series.Key.Kernel} {series.Key.Variant} d={series.Key.Width}";
         }
         double lo = Math.Floor(points.Min(p => Math.Log10(p.NonZeros)));
         double hi = Math.Ceiling(points.Max(p => Math.Log10(p.NonZeros)));

@@ -263,11 +263,11 @@ internal static class ReportDriver
         var points = new List<GrowthPoint>();
         foreach (ReportRow row in rows.Where(r => r.Kernel.EndsWith(" growth", StringComparison.Ordinal)))
         {
-            if (CaseSizes.Graph(row.Shape) is (int n, long nnz))
+            if (CaseSizes.Graph(row.Shape) is (int n, long nnz, int width))
             {
                 string kernel = row.Kernel[..^" growth".Length];
                 double perNonZero = row.MedianMs * 1e6 / (nnz * (kernel == "FSC" ? CaseSizes.Layers : 1));
-                points.Add(new GrowthPoint(kernel, row.Variant, row.Shape, n, nnz, CaseSizes.Width, row.MedianMs, perNonZero));
+                points.Add(new GrowthPoint(kernel, row.Variant, row.Shape, n, nnz, width, row.MedianMs, perNonZero));
             }
         }
         return [.. points.OrderBy(p => p.Kernel, StringComparer.Ordinal).ThenBy(p => p.Variant, StringComparer.Ordinal).ThenBy(p => p.NonZeros)];

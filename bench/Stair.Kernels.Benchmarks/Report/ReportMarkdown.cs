@@ -63,12 +63,12 @@ internal static class ReportMarkdown
         if (report.Growth.Count > 0)
         {
             md.AppendLine("## Growth").AppendLine();
-            md.AppendLine("Synthetic power-law user–item graphs from toy size through Baby and Electronics (e1) to multiples of Electronics (e*k*: users, items and interactions × k), d = 64; FSC counts its 3 layers' non-zeros.").AppendLine();
-            md.AppendLine("| kernel | variant | size | rows | non-zeros | median ms | ns per non-zero |");
-            md.AppendLine("|---|---|---|---:|---:|---:|---:|");
+            md.AppendLine("Synthetic power-law user–item graphs from toy size through Baby and Electronics (e1) to multiples of Electronics (e*k*: users, items and interactions × k) at d = 64, and e1 to e100 at d = 16 (e*k*-d16); FSC counts its 3 layers' non-zeros.").AppendLine();
+            md.AppendLine("| kernel | variant | size | d | rows | non-zeros | median ms | ns per non-zero |");
+            md.AppendLine("|---|---|---|---:|---:|---:|---:|---:|");
             foreach (GrowthPoint g in report.Growth)
             {
-                md.AppendLine(C, $"| {g.Kernel} | {g.Variant} | {g.Size} | {g.Rows:N0} | {g.NonZeros:N0} | {Ms(g.MedianMs)} | {g.NanosecondsPerNonZero:F2} |");
+                md.AppendLine(C, $"| {g.Kernel} | {g.Variant} | {g.Size} | {g.Width} | {g.Rows:N0} | {g.NonZeros:N0} | {Ms(g.MedianMs)} | {g.NanosecondsPerNonZero:F2} |");
             }
             md.AppendLine();
         }

@@ -75,7 +75,8 @@ internal static class SuiteCatalog
                 ReportMode.Quick => GrowthBenchmarks.Scale(shape) <= 1,
                 _ => true,
             };
-            return growth ? Selection.Rounds : Selection.No;
+            // e100 (25 M rows, 270 M non-zeros: seconds per call, minutes to build) runs once.
+            return !growth ? Selection.No : GrowthBenchmarks.Scale(shape) >= 100 ? Selection.Once : Selection.Rounds;
         }
         if (mode == ReportMode.Smoke || shape == "toy")
         {

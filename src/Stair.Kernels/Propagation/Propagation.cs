@@ -153,7 +153,7 @@ public static class Propagation
             // gather source: mark its zero rows and skip their entries (bitwise neutral, see
             // ColumnFilters.cs). Later layers gather dense intermediate tables.
             byte* zeroRows = workspace.ZeroRowFlags;
-            bool sparse = skipZeroRows && ZeroRows.MarkIfSparse(job.Tier, e, a.Columns, width, zeroRows);
+            bool sparse = skipZeroRows && ZeroRows.MarkIfSparse(job.Tier, e, a.Columns, width, zeroRows, plan.Threads);
             float* source = e;
             for (int l = 1; l <= layers; l++)
             {

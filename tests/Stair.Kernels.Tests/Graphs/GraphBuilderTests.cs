@@ -486,6 +486,57 @@ public class GraphBuilderTests
         Assert.Contains("(2, 1)", overflow.Message);
     }
 
+    // ---- SyntheticGraphs.PowerLawDraws ----------------------------------------------------
+
+    [Fact]
+    public void PowerLawDraws_is_deterministic_per_seed_across_parallel_blocks()
+    {
+        const int draws = (1 << 20) + 12_345; // two blocks, the second partial
+        (int[] u1, int[] i1) = SyntheticGraphs.PowerLawDraws(10_000, 3_000, draws, seed: 9);
+        (int[] u2, int[] i2) = SyntheticGraphs.PowerLawDraws(10_000, 3_000, draws, seed: 9);
+        Assert.Equal(u1, u2);
+        Assert.Equal(i1, i2);
+        Assert.All(u1, x => Assert.InRange(x, 0, 9_999));
+        Assert.All(i1, x => Assert.InRange(x, 0, 2_999));
+        (int[] u3, _) = SyntheticGraphs.PowerLawDraws(10_000, 3_000, draws, seed: 10);
+        Assert.False(u1.AsSpan().SequenceEqual(u3), "another seed gave the same users");
+        Assert.False(u1.AsSpan(0, 1 << 20).SequenceEqual(u1.AsSpan(12_345, 1 << 20)), "the blocks repeat each other");
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.9)]
+    [InlineData(1.5)]
+    public void PowerLawDraws_follows_the_rank_power_law(double exponent)
+    {
+        // Frequencies sorted descending against the weights (r + 1)^−exponent sorted the same way (the ranks are
+        // shuffled over the ids). 400,000 draws over 20 items: the binomial standard error of a frequency p is
+        // √(p(1−p)/n) ≤ 0.08 % absolute, so 0.5 % absolute is a six-sigma bound a wrong alias table exceeds.
+        const int items = 20, draws = 400_000;
+        (_, int[] i) = SyntheticGraphs.PowerLawDraws(1, items, draws, seed: 5, userExponent: 0, itemExponent: exponent);
+        double[] counts = new double[items];
+        foreach (int item in i)
+        {
+            counts[item]++;
+        }
+        double[] observed = [.. counts.Select(c => c / draws).OrderDescending()];
+        double sum = Enumerable.Range(1, items).Sum(r => Math.Pow(r, -exponent));
+        double[] expected = [.. Enumerable.Range(1, items).Select(r => Math.Pow(r, -exponent) / sum)];
+        for (int r = 0; r < items; r++)
+        {
+            Assert.True(Math.Abs(observed[r] - expected[r]) < 0.005, $"rank {r}: observed {observed[r]:F4}, expected {expected[r]:F4}");
+        }
+    }
+
+    [Fact]
+    public void PowerLawDraws_rejects_bad_arguments_naming_them()
+    {
+        Assert.Equal("users", Assert.Throws<ArgumentOutOfRangeException>(() => SyntheticGraphs.PowerLawDraws(0, 5, 5, 1)).ParamName);
+        Assert.Equal("items", Assert.Throws<ArgumentOutOfRangeException>(() => SyntheticGraphs.PowerLawDraws(5, 0, 5, 1)).ParamName);
+        Assert.Equal("draws", Assert.Throws<ArgumentOutOfRangeException>(() => SyntheticGraphs.PowerLawDraws(5, 5, -1, 1)).ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => SyntheticGraphs.PowerLawDraws(5, 5, 5, 1, userExponent: double.NaN));
+    }
+
     // ---- SyntheticGraphs.PowerLawInteractions -------------------------------------------
 
     [Fact]

@@ -127,7 +127,7 @@ public class SparseSeedTests
         fixed (float* t = table)
         fixed (byte* f = flags)
         {
-            Assert.True(ZeroRows.MarkIfSparse(SimdTiers.Best, t, Rows, d, f));
+            Assert.True(ZeroRows.MarkIfSparse(SimdTiers.Best, t, Rows, d, f, threads: 2));
         }
         for (int r = 0; r < Rows; r++)
         {
@@ -145,11 +145,43 @@ public class SparseSeedTests
         fixed (float* t = table)
         fixed (byte* f = flags)
         {
-            Assert.False(ZeroRows.MarkIfSparse(SimdTiers.Best, t, Rows, D, f)); // gives up after the first eighth
+            Assert.False(ZeroRows.MarkIfSparse(SimdTiers.Best, t, Rows, D, f, threads: 2)); // gives up after the first eighth
             Array.Clear(table, 0, Rows / 2 * D);                 // exactly half zero: sparse enough
-            Assert.True(ZeroRows.MarkIfSparse(SimdTiers.Best, t, Rows, D, f));
+            Assert.True(ZeroRows.MarkIfSparse(SimdTiers.Best, t, Rows, D, f, threads: 2));
             table[0] = 1f;                                       // one short of half
-            Assert.False(ZeroRows.MarkIfSparse(SimdTiers.Best, t, Rows, D, f));
+            Assert.False(ZeroRows.MarkIfSparse(SimdTiers.Best, t, Rows, D, f, threads: 2));
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public unsafe void The_scan_past_the_first_eighth_marks_every_row_on_any_thread_count(int threads)
+    {
+        // 100,003 rows (parts of unequal length), one in ten non-zero at random rows, d = 9 (a scalar tail).
+        const int Rows = 100_003, D = 9;
+        var random = new Random(4);
+        float[] table = new float[Rows * D];
+        var nonZero = new bool[Rows];
+        for (int r = 0; r < Rows; r++)
+        {
+            if (random.Next(10) == 0)
+            {
+                nonZero[r] = true;
+                table[r * D + random.Next(D)] = random.Next(2) == 0 ? 1e-45f : -3f;
+            }
+        }
+        byte[] flags = new byte[Rows];
+        Array.Fill(flags, (byte)7); // a row the scan misses keeps 7
+        fixed (float* t = table)
+        fixed (byte* f = flags)
+        {
+            Assert.True(ZeroRows.MarkIfSparse(SimdTiers.Best, t, Rows, D, f, threads));
+        }
+        for (int r = 0; r < Rows; r++)
+        {
+            Assert.True(flags[r] == (nonZero[r] ? 0 : 1), $"row {r}: flag {flags[r]}");
         }
     }
 }

@@ -34,43 +34,97 @@ internal static unsafe class ZeroRows
     /// <summary>
     /// Marks the all-zero rows of a rows × width table in <paramref name="flags"/> (1 = zero) and returns
     /// true when at least half the rows are zero. Gives up early (returns false, flags partial) once the
-    /// first eighth of the rows shows the table is mostly non-zero, so a dense table costs ~1/8 of a read.
+    /// first eighth of the rows shows the table is mostly non-zero, so a dense table costs ~1/8 of a read;
+    /// a sparse one is then read in full, the rest of it on <paramref name="threads"/> threads (a read of
+    /// the table costs about as much as the gathers the skip saves, so it must go at the machine's bandwidth).
     /// A row holding NaN or ±∞ is not zero.
     /// </summary>
-    public static bool MarkIfSparse(SimdTier tier, float* table, int rows, int width, byte* flags)
+    public static bool MarkIfSparse(SimdTier tier, float* table, int rows, int width, byte* flags, int threads)
     {
-        var kernel = new MarkKernel { Table = table, Rows = rows, Width = width, Flags = flags };
+        int probe = Math.Min(rows, Math.Max(256, rows / 8));
+        long zero = Mark(tier, table, 0, probe, width, flags);
+        if (2 * zero < probe)
+        {
+            return false;
+        }
+        if (probe < rows)
+        {
+            MarkJob job = MarkJob.ForCurrentThread(tier, table, probe, rows, width, flags, threads);
+            CpuWorkerPool.Shared.Run(job, threads);
+            zero += job.Zeros;
+        }
+        return 2 * zero >= rows;
+    }
+
+    /// <summary>Marks rows [start, end) and returns how many are zero.</summary>
+    private static int Mark(SimdTier tier, float* table, int start, int end, int width, byte* flags)
+    {
+        var kernel = new MarkKernel { Table = table, Start = start, End = end, Width = width, Flags = flags };
         SimdDispatch.Run(tier, ref kernel);
-        return kernel.Sparse;
+        return kernel.Zeros;
+    }
+
+    // Rows [Start, End) in equal parts (a row costs the same whatever it holds).
+    private sealed class MarkJob : ParallelJob
+    {
+        [ThreadStatic]
+        private static MarkJob? _cached;
+
+        private SimdTier _tier;
+        private float* _table;
+        private byte* _flags;
+        private int _start, _end, _width;
+        private long _zeros;
+
+        public long Zeros => _zeros;
+
+        public static MarkJob ForCurrentThread(SimdTier tier, float* table, int start, int end, int width, byte* flags, int threads)
+        {
+            MarkJob job = _cached ??= new MarkJob();
+            job._tier = tier;
+            job._table = table;
+            job._flags = flags;
+            job._start = start;
+            job._end = end;
+            job._width = width;
+            job._zeros = 0;
+            job.PartCount = Math.Max(1, Math.Min(4 * threads, (end - start) / 256));
+            return job;
+        }
+
+        public override void Execute(int part)
+        {
+            long rows = _end - _start;
+            int from = _start + (int)(rows * part / PartCount), to = _start + (int)(rows * (part + 1) / PartCount);
+            Interlocked.Add(ref _zeros, Mark(_tier, _table, from, to, _width, _flags));
+        }
     }
 
     private struct MarkKernel : ISimdKernel
     {
         public float* Table;
-        public int Rows, Width;
+        public int Start, End, Width;
         public byte* Flags;
-        public bool Sparse;
+        public int Zeros;
 
         public void Run<TVec, TDouble>()
             where TVec : struct, IFloatVector<TVec>
             where TDouble : struct, IDoubleVector<TDouble>
+            => Zeros = MarkRows<TVec>(Table, Start, End, Width, Flags);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int MarkRows<TVec>(float* table, int start, int end, int width, byte* flags)
+        where TVec : struct, IFloatVector<TVec>
+    {
+        int zero = 0;
+        for (int r = start; r < end; r++)
         {
-            int rows = Rows, width = Width;
-            int probe = Math.Max(256, rows / 8);
-            int zero = 0;
-            for (int r = 0; r < rows; r++)
-            {
-                bool isZero = IsZero<TVec>(Table + (long)r * width, width);
-                Flags[r] = isZero ? (byte)1 : (byte)0;
-                zero += isZero ? 1 : 0;
-                if (r + 1 == probe && 2 * zero < r + 1)
-                {
-                    Sparse = false;
-                    return;
-                }
-            }
-            Sparse = 2L * zero >= rows;
+            bool isZero = IsZero<TVec>(table + (long)r * width, width);
+            flags[r] = isZero ? (byte)1 : (byte)0;
+            zero += isZero ? 1 : 0;
         }
+        return zero;
     }
 
     // The OR of the row's bit patterns has no magnitude bit exactly when every element is ±0.

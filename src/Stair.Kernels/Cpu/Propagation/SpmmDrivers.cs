@@ -128,11 +128,18 @@ internal static unsafe class SpmmDrivers
         float* values = a.Values;
         nint k = kBegin, end = kEnd;
         // Entries whose look-ahead entry lies inside the column array prefetch that entry's rows;
-        // the look-ahead runs on into the next rows, which are the next to be gathered.
-        nint prefetched = Math.Min(end, (nint)(a.NonZeros - PrefetchAhead));
+        // the look-ahead runs on into the next rows, which are the next to be gathered. A filtered
+        // product (the first layer over a row-sparse seed) gathers few rows and does not prefetch:
+        // the look-ahead's flag test and branch cost more than the rare miss they would hide
+        // (Baby, FSC sparse input: 2.2 ms with it, 1.7 without; FSC dense input 1.6).
+        nint prefetched = typeof(TFilter) == typeof(AllColumns) ? Math.Min(end, (nint)(a.NonZeros - PrefetchAhead)) : kBegin;
         for (; k < prefetched; k++)
         {
-            Prefetch(vectors * w, xj + columns[k + PrefetchAhead] * stride);
+            int ahead = columns[k + PrefetchAhead];
+            if (!filter.Skips(ahead))
+            {
+                Prefetch(vectors * w, xj + ahead * stride); // a row the filter skips is never read: fetching it is wasted bandwidth
+            }
             Accumulate(vectors, columns + k, values + k, xj, stride, filter, ref acc0, ref acc1, ref acc2, ref acc3);
         }
         for (; k < end; k++)
