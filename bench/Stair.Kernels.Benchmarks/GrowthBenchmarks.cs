@@ -5,11 +5,12 @@
 // ILGPU device up to the Electronics shape. The benchmark report turns these into the growth curve:
 // time per non-zero against non-zeros.
 // A case is "size/variant": size toy, baby, e<scale> (e0.25 … e10, multiples of Electronics, d 64)
-// or e<scale>-d16 (e1, e10, e100 at d 16). The d = 64 graphs draw distinct pairs
-// (SyntheticGraphs.PowerLawInteractions); the d = 16 series draws with repeats, which the builder
-// collapses (SyntheticGraphs.PowerLawDraws: O(1) and parallel per draw, where distinct-pair
-// bookkeeping of 135 M pairs would take minutes). Graphs are built once per process and size (the
-// report runs in-process, so the cases of one size share them).
+// or e<scale>-d16 (e1, e10, e100 at d 16). The d = 64 graphs are SyntheticGraphs.PowerLawInteractions
+// (global rejection of repeated pairs); the d = 16 series is SyntheticGraphs.PowerLawInteractionsAtScale
+// (power-law user degrees, each user's items drawn without repeats, in parallel), because global
+// rejection needs ever more draws as the popular pairs fill up and 135 M pairs would take hours.
+// Graphs are built once per process and size (the report runs in-process, so the cases of one size
+// share them).
 using System.Collections.Concurrent;
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
@@ -106,7 +107,7 @@ public class GrowthBenchmarks
         {
             return SyntheticGraphs.Adjacency(shape, seed: 2025);
         }
-        (int[] u, int[] i) = SyntheticGraphs.PowerLawDraws(shape.Users, shape.Items, shape.Interactions, seed: 2025);
+        (int[] u, int[] i) = SyntheticGraphs.PowerLawInteractionsAtScale(shape.Users, shape.Items, shape.Interactions, seed: 2025);
         return GraphBuilder.UserItemAdjacency(shape.Users, shape.Items, u, i);
     });
 

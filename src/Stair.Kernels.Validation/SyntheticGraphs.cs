@@ -75,25 +75,27 @@ public static class SyntheticGraphs
     }
 
     /// <summary>
-    /// Draws <paramref name="draws"/> (user, item) pairs independently, for graphs too large for
-    /// <see cref="PowerLawInteractions"/>' distinct-pair bookkeeping: users with probability ∝ rank^−<paramref name="userExponent"/>,
-    /// items ∝ rank^−<paramref name="itemExponent"/>, ranks shuffled over the ids. Pairs may repeat (the graph builders
-    /// collapse repeats into one edge). Each draw is O(1) (Walker's alias method), and the draws are made in parallel
-    /// blocks with seeds of their own, so the same arguments always give the same pairs, in the same order, on any
-    /// number of cores.
+    /// About <paramref name="interactions"/> distinct (user, item) pairs for graphs too large for
+    /// <see cref="PowerLawInteractions"/>' global rejection (which needs ever more draws as the popular pairs fill up):
+    /// user u's degree is its share of <paramref name="interactions"/> under weights rank^−<paramref name="userExponent"/>
+    /// (rounded up or down at random to keep the expected total, at most a quarter of the items), and each user's items
+    /// are drawn ∝ rank^−<paramref name="itemExponent"/> without repeats (Walker's alias method, O(1) per draw). Ranks are
+    /// shuffled over the ids; pairs come grouped by user. Users are dealt in parallel blocks with seeds of their own, so
+    /// the same arguments always give the same pairs, in the same order, on any number of cores.
     /// </summary>
     /// <param name="users">Number of users (≥ 1).</param>
     /// <param name="items">Number of items (≥ 1).</param>
-    /// <param name="draws">Pairs to draw (≥ 0).</param>
+    /// <param name="interactions">Expected number of pairs (≥ 0; the result holds within a fraction of a percent of
+    /// it unless the degree cap binds).</param>
     /// <param name="seed">Random seed.</param>
     /// <param name="userExponent">Power-law exponent of user activity (≥ 0).</param>
     /// <param name="itemExponent">Power-law exponent of item popularity (≥ 0).</param>
-    public static (int[] UserIds, int[] ItemIds) PowerLawDraws(int users, int items, int draws, ulong seed,
+    public static (int[] UserIds, int[] ItemIds) PowerLawInteractionsAtScale(int users, int items, long interactions, ulong seed,
         double userExponent = 0.8, double itemExponent = 0.9)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(users, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(items, 1);
-        ArgumentOutOfRangeException.ThrowIfNegative(draws);
+        ArgumentOutOfRangeException.ThrowIfNegative(interactions);
         if (!(userExponent >= 0) || !(itemExponent >= 0) || double.IsInfinity(userExponent) || double.IsInfinity(itemExponent))
         {
             throw new ArgumentOutOfRangeException(nameof(userExponent), "Exponents must be finite and non-negative.");
@@ -101,23 +103,58 @@ public static class SyntheticGraphs
         var rng = new SplitMix64(seed);
         int[] userOfRank = Permutation(users, ref rng);
         int[] itemOfRank = Permutation(items, ref rng);
-        (double[] userKeep, int[] userAlias) = AliasTable(users, userExponent);
         (double[] itemKeep, int[] itemAlias) = AliasTable(items, itemExponent);
-        var u = new int[draws];
-        var i = new int[draws];
-        const int Block = 1 << 20;
-        int blocks = (int)(((long)draws + Block - 1) / Block);
+        double weightSum = 0;
+        for (int r = 0; r < users; r++)
+        {
+            weightSum += Math.Pow(r + 1, -userExponent);
+        }
+        int cap = Math.Max(1, items / 4);
+        var degreeOfRank = new int[users];
+        long total = 0;
+        for (int r = 0; r < users; r++)
+        {
+            double expected = interactions * Math.Pow(r + 1, -userExponent) / weightSum;
+            long degree = (long)expected + (rng.NextDouble() < expected - Math.Floor(expected) ? 1 : 0);
+            degreeOfRank[r] = (int)Math.Min(degree, cap);
+            total += degreeOfRank[r];
+        }
+        if (total > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(interactions), interactions, $"{total:N0} pairs exceed the largest array .NET can hold.");
+        }
+        var start = new long[users + 1];
+        for (int r = 0; r < users; r++)
+        {
+            start[r + 1] = start[r] + degreeOfRank[r];
+        }
+        var u = new int[total];
+        var i = new int[total];
+        const int Block = 4096; // users per block
+        int blocks = (users + Block - 1) / Block;
         ulong blockSeed = rng.NextUInt64();
-        Parallel.For(0, blocks, b =>
+        Parallel.For(0, blocks, () => new int[items], (b, _, takenBy) =>
         {
             var local = new SplitMix64(blockSeed + 0x9E3779B97F4A7C15UL * (ulong)b);
-            int end = (int)Math.Min(draws, (long)(b + 1) * Block);
-            for (int k = b * Block; k < end; k++)
+            for (int r = b * Block, end = Math.Min(users, r + Block); r < end; r++)
             {
-                u[k] = userOfRank[AliasDraw(userKeep, userAlias, ref local)];
-                i[k] = itemOfRank[AliasDraw(itemKeep, itemAlias, ref local)];
+                int user = userOfRank[r];
+                int stamp = r + 1; // takenBy[item] == r + 1: this user already has the item (no clearing between users)
+                for (long k = start[r]; k < start[r + 1]; k++)
+                {
+                    int item;
+                    do
+                    {
+                        item = itemOfRank[AliasDraw(itemKeep, itemAlias, ref local)];
+                    }
+                    while (takenBy[item] == stamp);
+                    takenBy[item] = stamp;
+                    u[k] = user;
+                    i[k] = item;
+                }
             }
-        });
+            return takenBy;
+        }, _ => { });
         return (u, i);
     }
 

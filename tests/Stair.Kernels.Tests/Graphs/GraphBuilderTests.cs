@@ -486,55 +486,72 @@ public class GraphBuilderTests
         Assert.Contains("(2, 1)", overflow.Message);
     }
 
-    // ---- SyntheticGraphs.PowerLawDraws ----------------------------------------------------
+    // ---- SyntheticGraphs.PowerLawInteractionsAtScale ------------------------------------
 
     [Fact]
-    public void PowerLawDraws_is_deterministic_per_seed_across_parallel_blocks()
+    public void PowerLawInteractionsAtScale_is_deterministic_per_seed_across_parallel_blocks()
     {
-        const int draws = (1 << 20) + 12_345; // two blocks, the second partial
-        (int[] u1, int[] i1) = SyntheticGraphs.PowerLawDraws(10_000, 3_000, draws, seed: 9);
-        (int[] u2, int[] i2) = SyntheticGraphs.PowerLawDraws(10_000, 3_000, draws, seed: 9);
+        // 50,000 users: 13 blocks of 4,096 dealt to whichever threads are free.
+        (int[] u1, int[] i1) = SyntheticGraphs.PowerLawInteractionsAtScale(50_000, 3_000, 400_000, seed: 9);
+        (int[] u2, int[] i2) = SyntheticGraphs.PowerLawInteractionsAtScale(50_000, 3_000, 400_000, seed: 9);
         Assert.Equal(u1, u2);
         Assert.Equal(i1, i2);
-        Assert.All(u1, x => Assert.InRange(x, 0, 9_999));
-        Assert.All(i1, x => Assert.InRange(x, 0, 2_999));
-        (int[] u3, _) = SyntheticGraphs.PowerLawDraws(10_000, 3_000, draws, seed: 10);
-        Assert.False(u1.AsSpan().SequenceEqual(u3), "another seed gave the same users");
-        Assert.False(u1.AsSpan(0, 1 << 20).SequenceEqual(u1.AsSpan(12_345, 1 << 20)), "the blocks repeat each other");
+        (int[] u3, int[] i3) = SyntheticGraphs.PowerLawInteractionsAtScale(50_000, 3_000, 400_000, seed: 10);
+        Assert.False(u1.AsSpan().SequenceEqual(u3) && i1.AsSpan().SequenceEqual(i3), "another seed gave the same pairs");
     }
 
     [Theory]
-    [InlineData(0.0)]
-    [InlineData(0.9)]
-    [InlineData(1.5)]
-    public void PowerLawDraws_follows_the_rank_power_law(double exponent)
+    [InlineData(50_000, 3_000, 400_000)]
+    [InlineData(200, 40, 3_000)]  // the cap (10 items per user) binds for the most active users
+    [InlineData(1, 1, 1)]
+    [InlineData(7, 7, 0)]
+    public void PowerLawInteractionsAtScale_gives_distinct_in_range_pairs_near_the_count(int users, int items, int interactions)
     {
-        // Frequencies sorted descending against the weights (r + 1)^−exponent sorted the same way (the ranks are
-        // shuffled over the ids). 400,000 draws over 20 items: the binomial standard error of a frequency p is
-        // √(p(1−p)/n) ≤ 0.08 % absolute, so 0.5 % absolute is a six-sigma bound a wrong alias table exceeds.
-        const int items = 20, draws = 400_000;
-        (_, int[] i) = SyntheticGraphs.PowerLawDraws(1, items, draws, seed: 5, userExponent: 0, itemExponent: exponent);
-        double[] counts = new double[items];
-        foreach (int item in i)
+        (int[] u, int[] i) = SyntheticGraphs.PowerLawInteractionsAtScale(users, items, interactions, seed: 7);
+        Assert.Equal(u.Length, i.Length);
+        var pairs = new HashSet<(int, int)>();
+        for (int e = 0; e < u.Length; e++)
         {
-            counts[item]++;
+            Assert.InRange(u[e], 0, users - 1);
+            Assert.InRange(i[e], 0, items - 1);
+            Assert.True(pairs.Add((u[e], i[e])), $"pair ({u[e]}, {i[e]}) appears twice");
         }
-        double[] observed = [.. counts.Select(c => c / draws).OrderDescending()];
-        double sum = Enumerable.Range(1, items).Sum(r => Math.Pow(r, -exponent));
-        double[] expected = [.. Enumerable.Range(1, items).Select(r => Math.Pow(r, -exponent) / sum)];
-        for (int r = 0; r < items; r++)
+        // Stochastic rounding keeps the expected total; the standard deviation is below √users, so 3√users + 1 bounds
+        // it unless the cap (items / 4 per user) takes pairs away, which only lowers the count.
+        Assert.True(u.Length <= interactions + 3 * Math.Sqrt(users) + 1, $"{u.Length} pairs for {interactions} wanted");
+        if (Math.Max(1, items / 4) * 100L >= interactions)
         {
-            Assert.True(Math.Abs(observed[r] - expected[r]) < 0.005, $"rank {r}: observed {observed[r]:F4}, expected {expected[r]:F4}");
+            Assert.True(u.Length >= interactions - 3 * Math.Sqrt(users) - 1, $"{u.Length} pairs for {interactions} wanted");
         }
     }
 
     [Fact]
-    public void PowerLawDraws_rejects_bad_arguments_naming_them()
+    public void PowerLawInteractionsAtScale_is_skewed_like_PowerLawInteractions()
     {
-        Assert.Equal("users", Assert.Throws<ArgumentOutOfRangeException>(() => SyntheticGraphs.PowerLawDraws(0, 5, 5, 1)).ParamName);
-        Assert.Equal("items", Assert.Throws<ArgumentOutOfRangeException>(() => SyntheticGraphs.PowerLawDraws(5, 0, 5, 1)).ParamName);
-        Assert.Equal("draws", Assert.Throws<ArgumentOutOfRangeException>(() => SyntheticGraphs.PowerLawDraws(5, 5, -1, 1)).ParamName);
-        Assert.Throws<ArgumentOutOfRangeException>(() => SyntheticGraphs.PowerLawDraws(5, 5, 5, 1, userExponent: double.NaN));
+        const int users = 3000, items = 600, interactions = 20_000;
+        (int[] u, int[] i) = SyntheticGraphs.PowerLawInteractionsAtScale(users, items, interactions, seed: 3);
+        int[] itemCounts = new int[items], userCounts = new int[users];
+        foreach (int item in i)
+        {
+            itemCounts[item]++;
+        }
+        foreach (int user in u)
+        {
+            userCounts[user]++;
+        }
+        Array.Sort(itemCounts);
+        Array.Sort(userCounts);
+        Assert.True(itemCounts[^1] >= 10 * Math.Max(1, itemCounts[items / 2]), $"most popular item {itemCounts[^1]}, median item {itemCounts[items / 2]}");
+        Assert.True(userCounts[^1] >= 10 * Math.Max(1, userCounts[users / 2]), $"most active user {userCounts[^1]}, median user {userCounts[users / 2]}");
+    }
+
+    [Fact]
+    public void PowerLawInteractionsAtScale_rejects_bad_arguments_naming_them()
+    {
+        Assert.Equal("users", Assert.Throws<ArgumentOutOfRangeException>(() => SyntheticGraphs.PowerLawInteractionsAtScale(0, 5, 5, 1)).ParamName);
+        Assert.Equal("items", Assert.Throws<ArgumentOutOfRangeException>(() => SyntheticGraphs.PowerLawInteractionsAtScale(5, 0, 5, 1)).ParamName);
+        Assert.Equal("interactions", Assert.Throws<ArgumentOutOfRangeException>(() => SyntheticGraphs.PowerLawInteractionsAtScale(5, 5, -1, 1)).ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => SyntheticGraphs.PowerLawInteractionsAtScale(5, 5, 5, 1, userExponent: double.NaN));
     }
 
     // ---- SyntheticGraphs.PowerLawInteractions -------------------------------------------
