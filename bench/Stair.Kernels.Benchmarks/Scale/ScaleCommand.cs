@@ -116,8 +116,9 @@ internal static class ScaleCommand
             line[a++] = '\t';
             itemIds[k].TryFormat(line[a..], out int b, provider: CultureInfo.InvariantCulture);
             a += b;
-            "\t5\t0\t0\n".AsSpan().CopyTo(line[a..]);
-            writer.Write(line[..(a + 8)]);
+            const string Rest = "\t5\t0\t0\n"; // rating 5, timestamp 0, x_label 0 (train)
+            Rest.AsSpan().CopyTo(line[a..]);
+            writer.Write(line[..(a + Rest.Length)]);
         }
     }
 }
