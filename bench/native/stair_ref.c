@@ -16,7 +16,9 @@
 // Hardware probes (best of `reps` timed repetitions, omp_get_wtime, arrays first touched in
 // parallel with the partition the timed loop uses):
 //   stair_probe_triad_gbps          a[i] = b[i] + s·c[i] over float32, 12 bytes per element;
-//   stair_probe_gather_rows_per_s   sums of rows gathered at splitmix64 row ids;
+//   stair_probe_gather_rows_per_s   sums of rows gathered at splitmix64 row ids, each row prefetched
+//                                   PROBE_AHEAD gathers ahead (as the library's SpMM does), from a
+//                                   table laid out like a HostTable (2 MiB huge pages from 8 MiB);
 //   stair_probe_fma_gflops          register-resident FMA chains, 2 flops per lane per FMA.
 //
 // Build: gcc -O3 -march=native -fopenmp -shared -fPIC -o libstair_ref.so stair_ref.c
@@ -27,6 +29,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #if defined(__AVX512F__)
 #define STAIR_ISA 512
@@ -47,6 +50,24 @@ static void* alloc64(size_t bytes)
 {
     size_t rounded = (bytes + 63) / 64 * 64;
     return aligned_alloc(64, rounded == 0 ? 64 : rounded);
+}
+
+// HostTable's layout: 2 MiB aligned and advised for transparent huge pages from 8 MiB, else 64-byte aligned
+// (before the first touch, so the parallel first touch faults huge pages in).
+static void* alloc_host_table(size_t bytes)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (bytes < 4 * huge)
+    {
+        return alloc64(bytes);
+    }
+    size_t rounded = (bytes + huge - 1) / huge * huge;
+    void* p = aligned_alloc(huge, rounded);
+    if (p != NULL)
+    {
+        madvise(p, rounded, MADV_HUGEPAGE);
+    }
+    return p;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -811,6 +832,18 @@ STAIR_EXPORT double stair_probe_triad_gbps(long elements, int reps, int threads)
     return 12.0 * (double)elements / best / 1e9;
 }
 
+// Gathers ahead that the gather probe prefetches (Stair's SpMM prefetches 48 entries ahead).
+#define PROBE_AHEAD 48
+
+// Every cache line of a row of rf floats.
+INLINE void prefetch_row(const float* row, long rf)
+{
+    for (long o = 0; o < rf; o += 16)
+    {
+        __builtin_prefetch(row + o, 0, 3);
+    }
+}
+
 #if STAIR_ISA == 512
 
 // Rows of up to 64 floats in NV registers (the last masked), two rows in flight.
@@ -828,6 +861,11 @@ INLINE float gather_regs(const int NV, const float* table, long rf, const int32_
     long g = g0;
     for (; g + 1 < g1; g += 2)
     {
+        if (g + PROBE_AHEAD + 1 < g1)
+        {
+            prefetch_row(table + (long)ids[g + PROBE_AHEAD] * rf, rf);
+            prefetch_row(table + (long)ids[g + PROBE_AHEAD + 1] * rf, rf);
+        }
         const float* r0 = table + (long)ids[g] * rf;
         const float* r1 = table + (long)ids[g + 1] * rf;
 #pragma GCC unroll 4
@@ -866,6 +904,10 @@ static float gather_buffer(const float* table, long rf, const int32_t* ids, long
     }
     for (long g = g0; g < g1; g++)
     {
+        if (g + PROBE_AHEAD < g1)
+        {
+            prefetch_row(table + (long)ids[g + PROBE_AHEAD] * rf, rf);
+        }
         const float* row = table + (long)ids[g] * rf;
         for (long j = 0; j < rf; j++)
         {
@@ -889,7 +931,7 @@ STAIR_EXPORT double stair_probe_gather_rows_per_s(long table_rows, int row_float
     }
     threads = threads < 1 ? 1 : threads;
     long rf = row_floats;
-    float* table = (float*)alloc64((size_t)table_rows * (size_t)rf * sizeof(float));
+    float* table = (float*)alloc_host_table((size_t)table_rows * (size_t)rf * sizeof(float));
     int32_t* ids = (int32_t*)alloc64((size_t)gathers * sizeof(int32_t));
     if (table == NULL || ids == NULL)
     {
