@@ -56,6 +56,19 @@ internal static unsafe class HostMemory
         return array;
     }
 
+    /// <summary>rows × width after checking both (rows ≥ 0, width ≥ 1) and that one allocation holds it.</summary>
+    public static long TableLength(int rows, int width)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        long length = (long)rows * width;
+        if (length > MaxFloats)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rows), rows, $"A {rows} × {width} table exceeds the {MaxFloats:N0} floats one host table holds.");
+        }
+        return length;
+    }
+
     /// <summary>True when the span starts on a 64-byte boundary.</summary>
     public static bool IsCacheLineAligned(ReadOnlySpan<float> span)
         => ((nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(span)) & (CacheLineBytes - 1)) == 0;
@@ -89,13 +102,7 @@ public sealed class HostTable
     /// <exception cref="ArgumentOutOfRangeException">A size is out of range, or rows × width exceeds what one table holds.</exception>
     public HostTable(int rows, int width)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(rows);
-        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
-        long length = (long)rows * width;
-        if (length > HostMemory.MaxFloats)
-        {
-            throw new ArgumentOutOfRangeException(nameof(rows), rows, $"A {rows} × {width} table exceeds the {HostMemory.MaxFloats:N0} floats one host table holds.");
-        }
+        long length = HostMemory.TableLength(rows, width);
         _array = HostMemory.Allocate(length, zeroed: true, out _offset, out bool huge);
         HugePagesAdvised = huge && OperatingSystem.IsLinux();
         Rows = rows;

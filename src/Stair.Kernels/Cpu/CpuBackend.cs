@@ -19,11 +19,7 @@ internal static class CpuBackend
         // recommender and every other context user gather from the layout the kernels are fastest on.
         CreateTable = (rows, width) =>
         {
-            long length = (long)rows * width;
-            if (length > HostMemory.MaxFloats)
-            {
-                throw new ArgumentOutOfRangeException(nameof(rows), rows, $"A {rows} × {width} table exceeds the {HostMemory.MaxFloats:N0} floats one host table holds.");
-            }
+            long length = HostMemory.TableLength(rows, width);
             float[] storage = HostMemory.Allocate(length, zeroed: true, out int offset, out _);
             return new DeviceTable(owner, rows, width, storage, offset, null);
         },
