@@ -21,15 +21,19 @@ public enum InteractionSplit
 /// <summary>User–item interactions with contiguous integer ids and their split labels.</summary>
 public sealed class InteractionTable
 {
+    // The arrays may be longer than Count (the reader sizes them from an estimate and does not copy them
+    // to trim): only [0, Count) is the table.
     private readonly int[] _users;
     private readonly int[] _items;
     private readonly InteractionSplit[] _splits;
+    private readonly int _count;
 
-    private InteractionTable(int[] users, int[] items, InteractionSplit[] splits, int userCount, int itemCount)
+    private InteractionTable(int[] users, int[] items, InteractionSplit[] splits, int count, int userCount, int itemCount)
     {
         _users = users;
         _items = items;
         _splits = splits;
+        _count = count;
         UserCount = userCount;
         ItemCount = itemCount;
     }
@@ -41,23 +45,23 @@ public sealed class InteractionTable
     public int ItemCount { get; }
 
     /// <summary>Number of interactions (all splits).</summary>
-    public int Count => _users.Length;
+    public int Count => _count;
 
     /// <summary>User id of each interaction.</summary>
-    public ReadOnlySpan<int> UserIds => _users;
+    public ReadOnlySpan<int> UserIds => _users.AsSpan(0, _count);
 
     /// <summary>Item id of each interaction.</summary>
-    public ReadOnlySpan<int> ItemIds => _items;
+    public ReadOnlySpan<int> ItemIds => _items.AsSpan(0, _count);
 
     /// <summary>Split of each interaction.</summary>
-    public ReadOnlySpan<InteractionSplit> Splits => _splits;
+    public ReadOnlySpan<InteractionSplit> Splits => _splits.AsSpan(0, _count);
 
     /// <summary>The interactions of one split, as parallel user and item id arrays.</summary>
     public (int[] UserIds, int[] ItemIds) Select(InteractionSplit split)
     {
         var u = new List<int>();
         var i = new List<int>();
-        for (int k = 0; k < _users.Length; k++)
+        for (int k = 0; k < _count; k++)
         {
             if (_splits[k] == split)
             {
@@ -114,9 +118,14 @@ public sealed class InteractionTable
             }
         }
 
-        var users = new List<int>();
-        var items = new List<int>();
-        var splits = new List<InteractionSplit>();
+        // Arrays sized from the line count the file's first MiB predicts (5 % over), grown by a quarter if
+        // that was short, never copied to trim: 100 M lines peak at about 1.1× their arrays instead of the
+        // 1.7× of growing lists and a final copy (kernels.md, "Building big graphs").
+        int capacity = EstimateLines(path);
+        var users = GC.AllocateUninitializedArray<int>(capacity);
+        var items = GC.AllocateUninitializedArray<int>(capacity);
+        var splits = GC.AllocateUninitializedArray<InteractionSplit>(capacity);
+        int count = 0, maxUser = -1, maxItem = -1;
         int needed = Math.Max(userColumn, Math.Max(itemColumn, labelColumn)) + 1;
         // Sep splits the rows; the header was read above, so every row comes as data, and the
         // column counts are checked here (blank lines are skipped and extra columns are allowed).
@@ -137,8 +146,24 @@ public sealed class InteractionTable
             {
                 throw new InvalidDataException($"{name}: line {lineNumber} has {row.ColCount} field(s), expected at least {needed}.");
             }
-            users.Add(ParseId(row[userColumn].Span, name, lineNumber, "user id"));
-            items.Add(ParseId(row[itemColumn].Span, name, lineNumber, "item id"));
+            if (count == users.Length)
+            {
+                int grown = (int)Math.Min(Array.MaxLength, users.Length + Math.Max(1024L, users.Length / 4L));
+                if (grown == users.Length)
+                {
+                    throw new InvalidDataException($"{name}: line {lineNumber}: more than {Array.MaxLength:N0} interactions.");
+                }
+                Array.Resize(ref users, grown);
+                Array.Resize(ref items, grown);
+                Array.Resize(ref splits, grown);
+            }
+            int user = ParseId(row[userColumn].Span, name, lineNumber, "user id");
+            int item = ParseId(row[itemColumn].Span, name, lineNumber, "item id");
+            users[count] = user;
+            items[count] = item;
+            maxUser = Math.Max(maxUser, user);
+            maxItem = Math.Max(maxItem, item);
+            InteractionSplit split = InteractionSplit.Train;
             if (labelColumn >= 0)
             {
                 int label = ParseId(row[labelColumn].Span, name, lineNumber, "x_label");
@@ -146,16 +171,28 @@ public sealed class InteractionTable
                 {
                     throw new InvalidDataException($"{name}: line {lineNumber}: x_label is {label}; it must be 0 (train), 1 (validation) or 2 (test).");
                 }
-                splits.Add((InteractionSplit)label);
+                split = (InteractionSplit)label;
             }
-            else
-            {
-                splits.Add(InteractionSplit.Train);
-            }
+            splits[count] = split;
+            count++;
         }
-        int userCount = users.Count == 0 ? 0 : users.Max() + 1;
-        int itemCount = items.Count == 0 ? 0 : items.Max() + 1;
-        return new InteractionTable(users.ToArray(), items.ToArray(), splits.ToArray(), userCount, itemCount);
+        return new InteractionTable(users, items, splits, count, maxUser + 1, maxItem + 1);
+    }
+
+    // Lines the file holds, predicted from the newlines in its first MiB (exact when the file is shorter), 5 % over.
+    private static int EstimateLines(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        long length = stream.Length;
+        var sample = new byte[(int)Math.Min(length, 1 << 20)];
+        int read = stream.ReadAtLeast(sample, sample.Length, throwOnEndOfStream: false);
+        int newlines = sample.AsSpan(0, read).Count((byte)'\n');
+        if (read >= length)
+        {
+            return newlines + 1;
+        }
+        double perByte = (newlines + 1.0) / Math.Max(1, read);
+        return (int)Math.Min(Array.MaxLength, perByte * length * 1.05 + 1024);
     }
 
     private static int ParseId(ReadOnlySpan<char> field, string name, int line, string what)

@@ -52,6 +52,32 @@ public sealed class InteractionTableTests : IDisposable
     }
 
     [Fact]
+    public void A_file_whose_first_mebibyte_predicts_too_few_lines_is_still_read_whole()
+    {
+        // The reader sizes its arrays from the newlines in the first MiB: 1,000 lines with a 1,100-character
+        // column fill it, then 300,000 short lines follow, so the estimate is far short and the arrays grow
+        // several times; the split labels cycle so a misplaced row shows.
+        var text = new StringBuilder("userID\titemID\tnote\tx_label\n");
+        string wide = new('w', 1_100);
+        const int Wide = 1_000, Short = 300_000;
+        for (int k = 0; k < Wide + Short; k++)
+        {
+            text.Append(k).Append('\t').Append(k % 977).Append('\t').Append(k < Wide ? wide : "s").Append('\t').Append(k % 3).Append('\n');
+        }
+        InteractionTable table = ReadText(text.ToString());
+        Assert.Equal(Wide + Short, table.Count);
+        Assert.Equal((Wide + Short, 977), (table.UserCount, table.ItemCount));
+        for (int k = 0; k < table.Count; k += 997)
+        {
+            Assert.Equal(k, table.UserIds[k]);
+            Assert.Equal(k % 977, table.ItemIds[k]);
+            Assert.Equal((InteractionSplit)(k % 3), table.Splits[k]);
+        }
+        Assert.Equal(Wide + Short - 1, table.UserIds[^1]);
+        Assert.Equal((Wide + Short + 2) / 3, table.Select(InteractionSplit.Train).UserIds.Length);
+    }
+
+    [Fact]
     public void Reads_a_header_alone_as_no_interactions_and_very_long_lines_whole()
     {
         InteractionTable empty = ReadText("userID\titemID\tx_label\n");
