@@ -75,20 +75,29 @@ public sealed unsafe class HostTableTests
             Assert.Equal(0, (long)workspace.Layer(1) % HostMemory.CacheLineBytes);
         }
     }
+}
 
+/// <summary>The huge-page check runs alone: AnonHugePages is process-wide, and a parallel test's tables being
+/// collected meanwhile would lower the count it reads.</summary>
+[Collection(nameof(HugePageCollection))]
+public sealed class HugePageTests
+{
     [SkippableFact]
     public void A_large_table_is_backed_by_huge_pages_where_the_system_grants_them()
     {
         const string setting = "/sys/kernel/mm/transparent_hugepage/enabled";
         Skip.IfNot(OperatingSystem.IsLinux() && File.Exists(setting) && !File.ReadAllText(setting).Contains("[never]"),
             "transparent huge pages are off on this system");
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
         long before = AnonHugePagesKiB();
-        var table = new HostTable(256 * 1024, 64); // 64 MiB
+        var table = new HostTable(256 * 1024, 64); // 64 MiB: 32 huge pages
         long after = AnonHugePagesKiB();
         GC.KeepAlive(table);
-        // The zeroing faults the table in; most of its 32 huge pages must be huge (the first and last may not be
-        // if the system is short of contiguous memory, and other threads may free huge pages meanwhile).
-        Assert.True(after - before >= 16 * 2048, $"AnonHugePages grew by {after - before} KiB for a 64 MiB table");
+        // The zeroing faults the table in. A system short of contiguous memory may back some of it with small
+        // pages; a quarter of the huge pages shows the advice took (without it, THP "madvise" gives none).
+        Assert.True(after - before >= 8 * 2048, $"AnonHugePages grew by {after - before} KiB for a 64 MiB table");
     }
 
     private static long AnonHugePagesKiB()
@@ -103,3 +112,6 @@ public sealed unsafe class HostTableTests
         return 0;
     }
 }
+
+[CollectionDefinition(nameof(HugePageCollection), DisableParallelization = true)]
+public sealed class HugePageCollection;
