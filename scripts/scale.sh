@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Big graphs (opt-in, not CI: about 2 minutes and 8 GB at the default size): draws a synthetic
-# power-law interaction list, builds the user–item adjacency Ã from it and, with --inter, writes
-# the interactions as an MMRec .inter file and streams it back, printing each step's wall time
+# Big graphs (opt-in, not CI: about 30 s and 4 GB at the default size; with --inter a minute more
+# and 2 GB of disk): draws a synthetic power-law interaction list, builds the user–item adjacency
+# Ã from it and, with --inter, writes the interactions as an MMRec .inter file and streams it
+# back, printing each step's wall time
 # and peak memory (above what was resident when the step began) next to the size of its output.
 #
 #   bash scripts/scale.sh [--users U] [--items I] [--interactions N] [--seed S] [--inter FILE] [--json FILE]

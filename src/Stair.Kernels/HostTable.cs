@@ -84,9 +84,9 @@ internal static unsafe class HostMemory
 /// <remarks>
 /// <para>Pass <see cref="Span"/> (or the table itself) wherever the span API of <see cref="Propagation"/>,
 /// <see cref="EmbeddingUpdate"/> and the other kernels takes a table. Any span works there; this layout is what
-/// makes row gathers cheapest. Measured on the reference VM (kernels.md, "Host tables"): an Electronics-sized
-/// SpMM over an ordinary <c>float[]</c> (16–24 bytes off a cache line, 4 KiB pages) takes about 1.7× as long as over
-/// a <see cref="HostTable"/>.</para>
+/// makes row gathers cheapest. Measured on the reference VM (kernels.md, "Host tables": the benchmark report's
+/// <c>array</c> variant against the same tier on host tables, same run): an Electronics-sized SpMM over an ordinary
+/// <c>float[]</c> (16–24 bytes off a cache line, 4 KiB pages) took 2.1–2.5× as long, FSC 1.2×.</para>
 /// <para>The CPU backend of <see cref="ComputeContext"/> lays out its <see cref="DeviceTable"/>s the same way.
 /// The memory is a pinned managed array: it is freed by the garbage collector once neither the table nor a span
 /// of it is reachable, so there is nothing to dispose.</para>

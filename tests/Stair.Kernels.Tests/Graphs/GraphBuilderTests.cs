@@ -516,13 +516,13 @@ public class GraphBuilderTests
             Assert.InRange(i[e], 0, items - 1);
             Assert.True(pairs.Add((u[e], i[e])), $"pair ({u[e]}, {i[e]}) appears twice");
         }
-        // Stochastic rounding keeps the expected total; the standard deviation is below √users, so 3√users + 1 bounds
-        // it unless the cap (items / 4 per user) takes pairs away, which only lowers the count.
-        Assert.True(u.Length <= interactions + 3 * Math.Sqrt(users) + 1, $"{u.Length} pairs for {interactions} wanted");
-        if (Math.Max(1, items / 4) * 100L >= interactions)
-        {
-            Assert.True(u.Length >= interactions - 3 * Math.Sqrt(users) - 1, $"{u.Length} pairs for {interactions} wanted");
-        }
+        // User r's degree is x_r = interactions · (r + 1)^−0.8 / Σ, rounded up or down at random, then capped at
+        // c = max(1, items / 4); for an integer c the expected capped degree is exactly min(x_r, c). The rounding's
+        // variance is below 1/4 per user, so the total lies within 3·√users / 2 + 1 of Σ min(x_r, c) (six sigma).
+        double weightSum = Enumerable.Range(1, users).Sum(r => Math.Pow(r, -0.8));
+        int cap = Math.Max(1, items / 4);
+        double expected = Enumerable.Range(1, users).Sum(r => Math.Min(interactions * Math.Pow(r, -0.8) / weightSum, cap));
+        Assert.True(Math.Abs(u.Length - expected) <= 1.5 * Math.Sqrt(users) + 1, $"{u.Length} pairs, {expected:F1} expected");
     }
 
     [Fact]
