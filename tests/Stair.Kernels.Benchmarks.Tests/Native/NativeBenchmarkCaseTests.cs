@@ -6,6 +6,10 @@ namespace Stair.Kernels.Benchmarks.Tests.Native;
 
 public sealed class NativeBenchmarkCaseTests
 {
+    // The toy case on this machine's widest tier (every tier gives the same bits; a host without
+    // AVX-512 lists no avx512 case).
+    private static string BestToy => $"toy/{SimdTiers.Best.ToString().ToLowerInvariant()}";
+
     [SkippableFact]
     public void PropagationCases_IncludeCRef_AndToyCRefEqualsToyAvx512Bitwise()
     {
@@ -16,9 +20,9 @@ public sealed class NativeBenchmarkCaseTests
             Assert.Contains("baby/c-ref", cases);
             Assert.Contains("electronics/c-ref", cases);
             Assert.Contains("toy/c-ref", cases);
-            Assert.Contains("toy/avx512", cases); // the existing cases stay
+            Assert.Contains(BestToy, cases); // the existing cases stay
         }
-        var stair = new PropagationBenchmarks { Case = "toy/avx512" };
+        var stair = new PropagationBenchmarks { Case = BestToy };
         var native = new PropagationBenchmarks { Case = "toy/c-ref" };
         stair.Setup();
         native.Setup();
