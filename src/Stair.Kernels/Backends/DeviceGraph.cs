@@ -34,7 +34,7 @@ public sealed class DeviceGraph : IDisposable
     public int Columns { get; }
 
     /// <summary>Stored entries.</summary>
-    public int NonZeros { get; }
+    public long NonZeros { get; }
 
     /// <summary>True when A equals Aᵀ, so one copy serves both directions.</summary>
     public bool IsSymmetric { get; }
@@ -68,7 +68,7 @@ public sealed class DeviceGraph : IDisposable
 }
 
 /// <summary>Device views of one CSR matrix, with its hub rows split into chunks when it has any.</summary>
-internal sealed record DeviceCsr(int Rows, int Columns, ArrayView<int> RowPointers, ArrayView<int> ColumnIndices, ArrayView<float> Values, HubChunks? Hubs);
+internal sealed record DeviceCsr(int Rows, int Columns, ArrayView<long> RowOffsets, ArrayView<int> ColumnIndices, ArrayView<float> Values, HubChunks? Hubs);
 
 /// <summary>
 /// Rows longer than <paramref name="Threshold"/> entries ("hubs"), each split into chunks of
@@ -76,4 +76,4 @@ internal sealed record DeviceCsr(int Rows, int Columns, ArrayView<int> RowPointe
 /// covers entries [ChunkBegin[c], ChunkEnd[c]).
 /// </summary>
 internal sealed record HubChunks(int Threshold, int HubCount, int ChunkCount, ArrayView<int> HubRows, ArrayView<int> ChunkPointers,
-    ArrayView<int> ChunkBegin, ArrayView<int> ChunkEnd);
+    ArrayView<long> ChunkBegin, ArrayView<long> ChunkEnd);

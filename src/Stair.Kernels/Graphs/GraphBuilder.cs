@@ -46,38 +46,44 @@ public static class GraphBuilder
         (int[] tPtr, int[] tCols) = TransposePattern(users, items, rPtr, rCols);
 
         int n = users + items;
-        int nnzR = rCols.Length;
-        var rowPointers = new int[n + 1];
-        var cols = new int[checked(2 * nnzR)];
-        var vals = new float[cols.Length];
-        int pos = 0;
+        // Ã holds every distinct interaction twice: past 2³¹ entries (10⁹ interactions) its row offsets
+        // are 64-bit and its entries native memory (CsrMatrix).
+        long nnz = 2L * rCols.Length;
+        var rowOffsets = new long[n + 1L];
+        var cols = EntryBuffer<int>.Allocate(nnz);
+        var vals = EntryBuffer<float>.Allocate(nnz);
+        long pos = 0;
         for (int u = 0; u < users; u++)
         {
             double du = rPtr[u + 1] - rPtr[u];
-            for (int k = rPtr[u]; k < rPtr[u + 1]; k++)
+            Span<int> rowColumns = cols.Slice(pos, rPtr[u + 1] - rPtr[u]);
+            Span<float> rowValues = vals.Slice(pos, rowColumns.Length);
+            for (int k = rPtr[u], e = 0; k < rPtr[u + 1]; k++, e++)
             {
                 int i = rCols[k];
                 double di = tPtr[i + 1] - tPtr[i];
-                cols[pos] = users + i;
-                vals[pos] = (float)(1.0 / Math.Sqrt(du * di));
-                pos++;
+                rowColumns[e] = users + i;
+                rowValues[e] = (float)(1.0 / Math.Sqrt(du * di));
             }
-            rowPointers[u + 1] = pos;
+            pos += rowColumns.Length;
+            rowOffsets[u + 1] = pos;
         }
         for (int i = 0; i < items; i++)
         {
             double di = tPtr[i + 1] - tPtr[i];
-            for (int k = tPtr[i]; k < tPtr[i + 1]; k++)
+            Span<int> rowColumns = cols.Slice(pos, tPtr[i + 1] - tPtr[i]);
+            Span<float> rowValues = vals.Slice(pos, rowColumns.Length);
+            for (int k = tPtr[i], e = 0; k < tPtr[i + 1]; k++, e++)
             {
                 int u = tCols[k];
                 double du = rPtr[u + 1] - rPtr[u];
-                cols[pos] = u;
-                vals[pos] = (float)(1.0 / Math.Sqrt(du * di));
-                pos++;
+                rowColumns[e] = u;
+                rowValues[e] = (float)(1.0 / Math.Sqrt(du * di));
             }
-            rowPointers[users + i + 1] = pos;
+            pos += rowColumns.Length;
+            rowOffsets[users + i + 1] = pos;
         }
-        return new CsrMatrix(n, n, rowPointers, cols, vals, trusted: true);
+        return new CsrMatrix(n, n, rowOffsets, cols, vals, trusted: true);
     }
 
     /// <summary>
@@ -254,11 +260,18 @@ public static class GraphBuilder
             }
         }
         var outPtr = new int[n + 1];
-        var outCols = new List<int>(cols.Length * 2);
-        var outVals = new List<double>(cols.Length * 2);
+        int capacity = (int)Math.Min(2L * cols.Length, Array.MaxLength);
+        var outCols = new List<int>(capacity);
+        var outVals = new List<double>(capacity);
         for (int r = 0; r < n; r++)
         {
             int a = ptr[r], aEnd = ptr[r + 1], b = tCounts[r], bEnd = tCounts[r + 1];
+            if ((long)outCols.Count + (aEnd - a) + (bEnd - b) > Array.MaxLength)
+            {
+                throw new NotSupportedException(
+                    $"Symmetrized, the edge list passes {Array.MaxLength:N0} distinct edges at row {r}: FromEdges builds graphs up to that size. " +
+                    "Build larger graphs with GraphBuilder.UserItemAdjacency or row by row with CsrBuilder (64-bit row offsets).");
+            }
             while (a < aEnd || b < bEnd)
             {
                 if (b >= bEnd || (a < aEnd && cols[a] < tCols[b]))

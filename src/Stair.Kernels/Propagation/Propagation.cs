@@ -49,17 +49,18 @@ public static class Propagation
             return;
         }
 
-        fixed (int* rowPointers = a.RowPointerArray)
-        fixed (int* columns = a.ColumnIndexArray)
-        fixed (float* values = a.ValueArray)
+        fixed (long* rowOffsets = a.RowOffsetArray)
+        fixed (int* columns = &a.ColumnStorage.Reference)
+        fixed (float* values = &a.ValueStorage.Reference)
         fixed (float* x = input)
         fixed (float* y = output)
         {
-            PropagationJob job = PropagationJob.ForCurrentThread(new CsrView(rowPointers, columns, values, a.NonZeros), plan, transpose, width, fused: false);
+            PropagationJob job = PropagationJob.ForCurrentThread(new CsrView(rowOffsets, columns, values, a.NonZeros), plan, transpose, width, fused: false);
             job.Input = x;
             job.Output = y;
             job.Run(plan.Threads);
         }
+        GC.KeepAlive(a); // entries past an array's limit are native memory, freed with the matrix
     }
 
     /// <summary>
@@ -132,9 +133,9 @@ public static class Propagation
         float[] scale = workspace.Scale;
         StepwiseWeights.FinalScale(beta, layers, scale);
 
-        fixed (int* rowPointers = a.RowPointerArray)
-        fixed (int* columns = a.ColumnIndexArray)
-        fixed (float* values = a.ValueArray)
+        fixed (long* rowOffsets = a.RowOffsetArray)
+        fixed (int* columns = &a.ColumnStorage.Reference)
+        fixed (float* values = &a.ValueStorage.Reference)
         fixed (float* e = input)
         fixed (float* y = output)
         fixed (float* b = beta)
@@ -145,7 +146,7 @@ public static class Propagation
             // Each layer gathers one table, streams E and writes one table: three live tables
             // instead of four, so the gathered one stays in cache. Intermediate layers go to the
             // workspace's 64-byte-aligned buffers, the last to the output.
-            PropagationJob job = PropagationJob.ForCurrentThread(new CsrView(rowPointers, columns, values, a.NonZeros), plan, transpose, width, fused: true);
+            PropagationJob job = PropagationJob.ForCurrentThread(new CsrView(rowOffsets, columns, values, a.NonZeros), plan, transpose, width, fused: true);
             job.Seed = e;
             job.Beta = b;
             job.Scale = c;
@@ -168,6 +169,7 @@ public static class Propagation
             }
             job.ZeroRows = null;
         }
+        GC.KeepAlive(a); // entries past an array's limit are native memory, freed with the matrix
     }
 
     /// <summary>

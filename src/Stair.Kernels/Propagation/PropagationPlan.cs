@@ -9,8 +9,9 @@ namespace Stair.Kernels;
 /// A CSR matrix prepared for repeated propagation calls on the CPU (see <see cref="Propagation"/>).
 /// </summary>
 /// <remarks>
-/// Preparing costs one transpose of the matrix (O(nnz)); when the matrix equals its transpose
-/// (as Ã and S̃ do) the transpose is dropped and the matrix serves both directions. A plan is
+/// Preparing checks whether the matrix equals its transpose (O(nnz), in place when its rows are
+/// sorted without repeats); when it does (as Ã and S̃ do) the matrix serves both directions,
+/// otherwise the plan builds and keeps the transpose (another nnz entries of memory). A plan is
 /// immutable and may be shared by threads; concurrent calls are serialized on the worker pool.
 /// </remarks>
 public sealed class PropagationPlan
@@ -32,14 +33,12 @@ public sealed class PropagationPlan
         Tier = SimdTiers.Resolve(options.Tier);
         Threads = options.EffectiveThreads;
 
-        CsrMatrix transposed = matrix.Transpose();
-        IsSymmetric = matrix.IsSquare && matrix.SortedRows() is var sorted
-            && sorted.RowPointers.SequenceEqual(transposed.RowPointers)
-            && sorted.ColumnIndices.SequenceEqual(transposed.ColumnIndices)
-            && sorted.Values.SequenceEqual(transposed.Values);
-        Transposed = IsSymmetric ? matrix : transposed;
-        _bounds = RowPartition.Build(matrix.RowPointers, Threads);
-        _transposedBounds = IsSymmetric ? _bounds : RowPartition.Build(Transposed.RowPointers, Threads);
+        // A symmetric matrix with sorted rows (every builder's) is recognized in place; only a
+        // matrix that is not symmetric pays for (and keeps) its transpose.
+        IsSymmetric = matrix.IsSymmetric();
+        Transposed = IsSymmetric ? matrix : matrix.Transpose();
+        _bounds = RowPartition.Build(matrix.RowOffsets, Threads);
+        _transposedBounds = IsSymmetric ? _bounds : RowPartition.Build(Transposed.RowOffsets, Threads);
     }
 
     /// <summary>The matrix A.</summary>

@@ -92,9 +92,9 @@ public class SparseSeedTests
         flags[Flagged] = 1;
         float[] expected = TestGraphs.Poisoned(a.Rows * d);
         float[] actual = TestGraphs.Poisoned(a.Rows * d);
-        fixed (int* rp = a.RowPointerArray)
-        fixed (int* ci = a.ColumnIndexArray)
-        fixed (float* va = a.ValueArray)
+        fixed (long* rp = a.RowOffsetArray)
+        fixed (int* ci = &a.ColumnStorage.Reference)
+        fixed (float* va = &a.ValueStorage.Reference)
         fixed (float* px = x)
         fixed (float* pw = xWithout)
         fixed (float* pe = expected)
@@ -106,7 +106,7 @@ public class SparseSeedTests
             SpmmDrivers.Rows(tier, view, px, d, 0, a.Rows, new StoreEpilogue(pa, d), new SkipZeroRows(pf));
         }
         Bits.AssertBitsEqual(expected, actual, $"{tier} d={d}: flagged row skipped vs zeroed");
-        Assert.Contains(Flagged, a.ColumnIndexArray); // the flagged row is gathered by some entry
+        Assert.Contains(Flagged, a.ColumnIndices.ToArray()); // the flagged row is gathered by some entry
     }
 
     [Theory]

@@ -54,7 +54,7 @@ public class SyntheticDatasetTests
             Assert.Equal(data.Items, m.Columns);
             Assert.True(m.NonZeros > 0);
         }
-        int total = data.Train.NonZeros + data.Validation.NonZeros + data.Test.NonZeros;
+        long total = data.Train.NonZeros + data.Validation.NonZeros + data.Test.NonZeros;
         Assert.Equal((int)Math.Round(DatasetShape.Baby.Interactions / 0.8), total);
         // Users with fewer than 5 interactions keep them all for training, so training is a bit above 80%.
         Assert.InRange(data.Train.NonZeros / (double)total, 0.8, 0.9);

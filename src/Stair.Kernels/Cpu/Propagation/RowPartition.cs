@@ -13,7 +13,7 @@ internal static class RowPartition
     private const int PartsPerThread = 4;
 
     /// <summary>Returns part boundaries (length parts + 1) over rows [0, rows).</summary>
-    public static int[] Build(ReadOnlySpan<int> rowPointers, int threads)
+    public static int[] Build(ReadOnlySpan<long> rowPointers, int threads)
     {
         int rows = rowPointers.Length - 1;
         int parts = Math.Max(1, Math.Min(threads * PartsPerThread, rows));

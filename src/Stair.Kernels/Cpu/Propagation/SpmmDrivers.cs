@@ -14,11 +14,11 @@ using Stair.Kernels.Cpu.Simd;
 
 namespace Stair.Kernels.Cpu.Propagation;
 
-/// <summary>Raw CSR arrays (pinned by the caller for the duration of a run).</summary>
-internal readonly unsafe struct CsrView(int* rowPointers, int* columns, float* values, long nonZeros)
+/// <summary>Raw CSR arrays (pinned, or native memory kept alive, by the caller for the duration of a run); 64-bit row offsets.</summary>
+internal readonly unsafe struct CsrView(long* rowOffsets, int* columns, float* values, long nonZeros)
 {
     public readonly long NonZeros = nonZeros;
-    public readonly int* RowPointers = rowPointers;
+    public readonly long* RowOffsets = rowOffsets;
     public readonly int* Columns = columns;
     public readonly float* Values = values;
 }
@@ -69,7 +69,7 @@ internal static unsafe class SpmmDrivers
         int w = TVec.Count;
         for (int row = rowStart; row < rowEnd; row++)
         {
-            int kBegin = a.RowPointers[row], kEnd = a.RowPointers[row + 1];
+            nint kBegin = (nint)a.RowOffsets[row], kEnd = (nint)a.RowOffsets[row + 1];
             int j = 0;
             for (; j + 4 * w <= width; j += 4 * w)
             {
@@ -112,7 +112,7 @@ internal static unsafe class SpmmDrivers
     // Columns [j, j + vectors·W) of one output row (vectors = 1, 2 or 4, a constant at each call): that many
     // accumulators held across the row's entries.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Chunk<TVec, TEpilogue, TFilter>(int vectors, CsrView a, float* x, int width, int row, int kBegin, int kEnd, int j, TEpilogue epilogue, TFilter filter)
+    private static void Chunk<TVec, TEpilogue, TFilter>(int vectors, CsrView a, float* x, int width, int row, nint kBegin, nint kEnd, int j, TEpilogue epilogue, TFilter filter)
         where TVec : struct, IFloatVector<TVec>
         where TEpilogue : struct, IRowEpilogue
         where TFilter : struct, IColumnFilter

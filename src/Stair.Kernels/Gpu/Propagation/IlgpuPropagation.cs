@@ -116,20 +116,24 @@ internal sealed class IlgpuPropagation(ComputeContext owner, IlgpuDevice device)
 
     private DeviceCsr UploadCsr(CsrMatrix m, List<IDisposable> buffers)
     {
-        MemoryBuffer1D<int, Stride1D.Dense> ptr = device.Allocate<int>(m.Rows + 1, "row pointers");
+        MemoryBuffer1D<long, Stride1D.Dense> ptr = device.Allocate<long>(m.Rows + 1L, "row offsets");
         buffers.Add(ptr);
         MemoryBuffer1D<int, Stride1D.Dense> cols = device.Allocate<int>(m.NonZeros, "column indices");
         buffers.Add(cols);
         MemoryBuffer1D<float, Stride1D.Dense> vals = device.Allocate<float>(m.NonZeros, "values");
         buffers.Add(vals);
-        ptr.View.CopyFromCPU(Stream, m.RowPointers);
-        if (m.NonZeros > 0)
+        ptr.View.CopyFromCPU(Stream, m.RowOffsets);
+        // Past 2³¹ entries the host side is native memory no span covers whole: copy it in pieces.
+        const int Piece = 1 << 28;
+        for (long start = 0; start < m.NonZeros; start += Piece)
         {
-            cols.View.SubView(0, m.NonZeros).CopyFromCPU(Stream, m.ColumnIndices);
-            vals.View.SubView(0, m.NonZeros).CopyFromCPU(Stream, m.Values);
+            int length = (int)Math.Min(Piece, m.NonZeros - start);
+            cols.View.SubView(start, length).CopyFromCPU(Stream, m.ColumnStorage.Slice(start, length));
+            vals.View.SubView(start, length).CopyFromCPU(Stream, m.ValueStorage.Slice(start, length));
         }
         HubChunks? hubs = UploadHubs(m, buffers);
         Stream.Synchronize();
+        GC.KeepAlive(m);
         return new DeviceCsr(m.Rows, m.Columns, ptr.View, cols.View, vals.View, hubs);
     }
 
@@ -138,30 +142,31 @@ internal sealed class IlgpuPropagation(ComputeContext owner, IlgpuDevice device)
         int threshold = HubRowThreshold, chunk = HubChunkLength;
         var hubRows = new List<int>();
         var chunkPointers = new List<int> { 0 };
-        var begin = new List<int>();
-        var end = new List<int>();
-        ReadOnlySpan<int> rowPointers = m.RowPointers;
+        var begin = new List<long>();
+        var end = new List<long>();
+        ReadOnlySpan<long> rowOffsets = m.RowOffsets;
         for (int r = 0; r < m.Rows; r++)
         {
-            if (rowPointers[r + 1] - rowPointers[r] <= threshold)
+            if (rowOffsets[r + 1] - rowOffsets[r] <= threshold)
             {
                 continue;
             }
             hubRows.Add(r);
-            for (int k = rowPointers[r]; k < rowPointers[r + 1]; k += chunk)
+            for (long k = rowOffsets[r]; k < rowOffsets[r + 1]; k += chunk)
             {
                 begin.Add(k);
-                end.Add(Math.Min(k + chunk, rowPointers[r + 1]));
+                end.Add(Math.Min(k + chunk, rowOffsets[r + 1]));
             }
-            chunkPointers.Add(begin.Count);
+            chunkPointers.Add(checked(begin.Count));
         }
         if (hubRows.Count == 0)
         {
             return null;
         }
-        ArrayView<int> Put(List<int> data, string what)
+        ArrayView<T> Put<T>(List<T> data, string what)
+            where T : unmanaged
         {
-            MemoryBuffer1D<int, Stride1D.Dense> buffer = device.Allocate<int>(data.Count, what);
+            MemoryBuffer1D<T, Stride1D.Dense> buffer = device.Allocate<T>(data.Count, what);
             buffers.Add(buffer);
             buffer.View.SubView(0, data.Count).CopyFromCPU(Stream, data.ToArray());
             return buffer.View;

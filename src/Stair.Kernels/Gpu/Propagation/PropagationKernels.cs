@@ -40,10 +40,10 @@ internal sealed class PropagationKernels : IKernelSet<PropagationKernels>
 {
     public static PropagationKernels Load(Accelerator accelerator) => new PropagationKernels(accelerator);
 
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<long>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
         ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerShape> _layer;
 
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<long>, ArrayView<long>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         ArrayView<int>, int, int> _chunks;
 
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
@@ -64,11 +64,11 @@ internal sealed class PropagationKernels : IKernelSet<PropagationKernels>
         // work-item give LLVM's SLP vectorizer straight-line loads and FMAs to pack. On GPUs one
         // column per thread keeps the loads coalesced across the warp.
         ColumnsPerThread = gpu ? 1 : 8;
-        _chunks = accelerator.LoadKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        _chunks = accelerator.LoadKernel<ArrayView<long>, ArrayView<long>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             ArrayView<int>, int, int>(ChunkKernel);
         _combine = accelerator.LoadKernel<ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
             ArrayView<float>, ArrayView<float>, int, int, RowEpilogueKind>(CombineKernel);
-        _layer = accelerator.LoadKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
+        _layer = accelerator.LoadKernel<ArrayView<long>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
             ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerShape>(LayerKernel);
     }
 
@@ -112,7 +112,7 @@ internal sealed class PropagationKernels : IKernelSet<PropagationKernels>
         int rowBlocks = (rows + RowsPerGroup - 1) / RowsPerGroup;
         int groups = checked(rowBlocks * groupsPerRow);
         HubChunks? hubs = a.Hubs;
-        _layer(stream, new KernelConfig(groups, groupSize), a.RowPointers, a.ColumnIndices, a.Values, input, output, seed, beta, scale,
+        _layer(stream, new KernelConfig(groups, groupSize), a.RowOffsets, a.ColumnIndices, a.Values, input, output, seed, beta, scale,
             new LayerShape(rows, groupsPerRow, width, kind, ColumnsPerThread, hubs?.Threshold ?? int.MaxValue));
         if (hubs is not null)
         {
@@ -126,7 +126,7 @@ internal sealed class PropagationKernels : IKernelSet<PropagationKernels>
     }
 
     // partials[c, j] = Σ_{k in chunk c} a_k·x[col_k, j], one thread per (chunk, j).
-    private static void ChunkKernel(ArrayView<int> chunkBegin, ArrayView<int> chunkEnd, ArrayView<float> values, ArrayView<float> input,
+    private static void ChunkKernel(ArrayView<long> chunkBegin, ArrayView<long> chunkEnd, ArrayView<float> values, ArrayView<float> input,
         ArrayView<float> partials, ArrayView<int> columns, int columnGroups, int width)
     {
         int chunk = Grid.IdxX / columnGroups;
@@ -136,8 +136,8 @@ internal sealed class PropagationKernels : IKernelSet<PropagationKernels>
             return;
         }
         float acc = 0f;
-        int end = chunkEnd[chunk];
-        for (int k = chunkBegin[chunk]; k < end; k++)
+        long end = chunkEnd[chunk];
+        for (long k = chunkBegin[chunk]; k < end; k++)
         {
             acc += values[k] * input[(long)columns[k] * width + j];
         }
@@ -165,7 +165,7 @@ internal sealed class PropagationKernels : IKernelSet<PropagationKernels>
 
     // One thread per output column j of a block of rows; the epilogue kind is uniform over
     // the launch, so its branch costs nothing; views a kind does not use are passed as dummies.
-    private static void LayerKernel(ArrayView<int> rowPointers, ArrayView<int> columns, ArrayView<float> values,
+    private static void LayerKernel(ArrayView<long> rowOffsets, ArrayView<int> columns, ArrayView<float> values,
         ArrayView<float> input, ArrayView<float> output, ArrayView<float> seed, ArrayView<float> beta, ArrayView<float> scale,
         LayerShape shape)
     {
@@ -182,7 +182,7 @@ internal sealed class PropagationKernels : IKernelSet<PropagationKernels>
         int rowEnd = Math.Min(rows, (block + 1) * rowsPerGroup);
         for (int row = block * rowsPerGroup; row < rowEnd; row++)
         {
-            int begin = rowPointers[row], end = rowPointers[row + 1];
+            long begin = rowOffsets[row], end = rowOffsets[row + 1];
             if (end - begin > hubThreshold)
             {
                 continue; // a hub row: summed in chunks by the chunk and combine launches
@@ -190,7 +190,7 @@ internal sealed class PropagationKernels : IKernelSet<PropagationKernels>
             if (columnsPerThread == 8 && j0 + 8 <= width)
             {
                 float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f, a4 = 0f, a5 = 0f, a6 = 0f, a7 = 0f;
-                for (int k = begin; k < end; k++)
+                for (long k = begin; k < end; k++)
                 {
                     float v = values[k];
                     long at = (long)columns[k] * width + j0;
@@ -219,7 +219,7 @@ internal sealed class PropagationKernels : IKernelSet<PropagationKernels>
                 for (int j = j0; j < jEnd; j++)
                 {
                     float acc = 0f;
-                    for (int k = begin; k < end; k++)
+                    for (long k = begin; k < end; k++)
                     {
                         acc += values[k] * input[(long)columns[k] * width + j];
                     }
