@@ -132,6 +132,17 @@ public sealed class NpyArray
     /// <summary>The shape in Python tuple notation, as numpy prints it: <c>()</c>, <c>(5,)</c>, <c>(2, 3)</c>.</summary>
     internal static string FormatShape(ReadOnlySpan<int> shape)
     {
+        var extents = new long[shape.Length];
+        for (int k = 0; k < shape.Length; k++)
+        {
+            extents[k] = shape[k];
+        }
+        return FormatShape(extents);
+    }
+
+    /// <summary>The shape in Python tuple notation, as numpy prints it: <c>()</c>, <c>(5,)</c>, <c>(2, 3)</c>.</summary>
+    internal static string FormatShape(ReadOnlySpan<long> shape)
+    {
         if (shape.Length == 1)
         {
             return $"({shape[0].ToString(CultureInfo.InvariantCulture)},)";

@@ -20,14 +20,14 @@ internal sealed class NpyHeader
     // Data starts on a 64-byte boundary so memory-mapped arrays are aligned, as numpy does.
     private const int Alignment = 64;
 
-    private NpyHeader(string descr, char kind, int itemSize, bool littleEndian, int[] shape, long count)
+    private NpyHeader(string descr, char kind, int itemSize, bool littleEndian, long[] extents, long count)
     {
         DataOffset = -1;
         Descr = descr;
         Kind = kind;
         ItemSize = itemSize;
         LittleEndian = littleEndian;
-        Shape = shape;
+        Extents = extents;
         Count = count;
     }
 
@@ -43,9 +43,13 @@ internal sealed class NpyHeader
     /// <summary>Whether multi-byte elements are stored least significant byte first.</summary>
     public bool LittleEndian { get; }
 
-    public int[] Shape { get; }
+    /// <summary>The extents as numpy wrote them (a vector read for streaming may pass <see cref="int.MaxValue"/>).</summary>
+    public long[] Extents { get; }
 
-    /// <summary>Number of elements (product of the shape); at most <see cref="Array.MaxLength"/>.</summary>
+    /// <summary>The extents as .NET array dimensions (every header but a streamed long vector's has them).</summary>
+    public int[] Shape => Array.ConvertAll(Extents, static e => checked((int)e));
+
+    /// <summary>Number of elements (product of the shape); at most <see cref="Array.MaxLength"/> unless read as a long vector.</summary>
     public long Count { get; }
 
     /// <summary>Bytes from the start of the .npy data to the first element (preamble plus header); -1 when parsed from text alone.</summary>
@@ -62,7 +66,7 @@ internal sealed class NpyHeader
     };
 
     /// <summary>A description for messages, such as <c>'&lt;f4' array of shape (3, 4)</c>.</summary>
-    public string Describe() => $"'{Descr}' array of shape {NpyArray.FormatShape(Shape)}";
+    public string Describe() => $"'{Descr}' array of shape {NpyArray.FormatShape(Extents)}";
 
     /// <summary>
     /// Reads the preamble and header from <paramref name="stream"/>, leaving it at the first data byte.
@@ -70,7 +74,8 @@ internal sealed class NpyHeader
     /// <param name="stream">The stream, positioned at the start of the .npy data.</param>
     /// <param name="source">Names the file in messages.</param>
     /// <param name="allowStrings">Whether byte-string ('S') and unicode ('U') dtypes are accepted.</param>
-    public static NpyHeader Read(Stream stream, string source, bool allowStrings)
+    /// <param name="longVector">Whether a 1-D array may hold more elements than a .NET array (its reader streams it).</param>
+    public static NpyHeader Read(Stream stream, string source, bool allowStrings, bool longVector = false)
     {
         Span<byte> preamble = stackalloc byte[12];
         int got = stream.ReadAtLeast(preamble[..8], 8, throwOnEndOfStream: false);
@@ -111,13 +116,13 @@ internal sealed class NpyHeader
 
         // 1.0 and 2.0 headers are latin-1; 3.0 exists only to allow UTF-8 (for field names).
         string text = major == 3 ? DecodeUtf8(headerBytes, source) : Encoding.Latin1.GetString(headerBytes);
-        NpyHeader header = Parse(text, source, allowStrings);
+        NpyHeader header = Parse(text, source, allowStrings, longVector);
         header.DataOffset = 8 + lengthSize + headerLength;
         return header;
     }
 
     /// <summary>Parses the header dict text and checks that this library can read the array it describes.</summary>
-    public static NpyHeader Parse(string text, string source, bool allowStrings)
+    public static NpyHeader Parse(string text, string source, bool allowStrings, bool longVector = false)
     {
         object? literal;
         try
@@ -145,7 +150,7 @@ internal sealed class NpyHeader
         {
             throw new NpyFormatException($"{source} has a malformed .npy header ('fortran_order' is not True or False): {Quote(text)}");
         }
-        int[] shape = ParseShape(dict["shape"], source, text, out long count);
+        long[] shape = ParseShape(dict["shape"], source, text, longVector, out long count);
 
         // Row-major and column-major layouts coincide when at most one extent exceeds 1.
         if (fortranOrder && shape.Count(static n => n > 1) > 1)
@@ -168,9 +173,14 @@ internal sealed class NpyHeader
     /// Builds a version 1.0 header (2.0 when it would exceed 65535 bytes) for a C-ordered array,
     /// padded with spaces and a final newline so the data starts on a 64-byte boundary.
     /// </summary>
-    public static byte[] Build(string descr, ReadOnlySpan<int> shape)
+    public static byte[] Build(string descr, ReadOnlySpan<int> shape) => BuildFor(descr, NpyArray.FormatShape(shape));
+
+    /// <summary>As <see cref="Build"/>, for a vector of any length (a CSR member past 2³¹ entries).</summary>
+    public static byte[] BuildVector(string descr, long length) => BuildFor(descr, NpyArray.FormatShape([length]));
+
+    private static byte[] BuildFor(string descr, string shape)
     {
-        string dict = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {NpyArray.FormatShape(shape)}, }}";
+        string dict = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}";
         int major = 1;
         int preambleLength = 10;
         int unpadded = preambleLength + dict.Length + 1;
@@ -202,13 +212,15 @@ internal sealed class NpyHeader
         return bytes;
     }
 
-    private static int[] ParseShape(object? value, string source, string text, out long count)
+    private static long[] ParseShape(object? value, string source, string text, bool longVector, out long count)
     {
         if (value is not PythonTuple tuple)
         {
             throw new NpyFormatException($"{source} has a malformed .npy header ('shape' is not a tuple): {Quote(text)}");
         }
-        var shape = new int[tuple.Items.Count];
+        var shape = new long[tuple.Items.Count];
+        // A streamed vector (a CSR member past 2³¹ entries) is never held in one array: its bytes only have to be countable.
+        bool streamed = longVector && shape.Length == 1;
         count = 1;
         bool overflow = false;
         for (int k = 0; k < shape.Length; k++)
@@ -217,11 +229,11 @@ internal sealed class NpyHeader
             {
                 throw new NpyFormatException($"{source} has a malformed .npy header ('shape' entry {k} is not a non-negative integer): {Quote(text)}");
             }
-            if (extent > int.MaxValue)
+            if (extent > (streamed ? long.MaxValue / 16 : int.MaxValue))
             {
                 throw new NpyFormatException($"{source} declares dimension {k} of extent {extent}, more than a .NET array can index.");
             }
-            shape[k] = (int)extent;
+            shape[k] = extent;
 
             // Keep multiplying past an overflow only to notice a later zero extent, which makes the array empty.
             if (!overflow)
@@ -240,7 +252,7 @@ internal sealed class NpyHeader
         {
             count = 0;
         }
-        else if (overflow || count > Array.MaxLength)
+        else if (overflow || (count > Array.MaxLength && !streamed))
         {
             throw new NpyFormatException($"{source} declares shape {NpyArray.FormatShape(shape)}, more elements than a .NET array can hold ({Array.MaxLength}).");
         }

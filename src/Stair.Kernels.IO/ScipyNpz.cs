@@ -12,8 +12,9 @@ namespace Stair.Kernels.IO;
 /// </summary>
 /// <remarks>
 /// <para>Reading accepts compressed (<c>save_npz(..., compressed=True)</c>, the default) and
-/// uncompressed archives; int32 or int64 <c>indices</c>/<c>indptr</c> (int64 is range-checked
-/// into int32); float32, float64 (rounded to float32), int32 or int64 <c>data</c>; and a
+/// uncompressed archives; int32 or int64 <c>indices</c> (int64 is range-checked into int32) and
+/// <c>indptr</c> (int64 becomes 64-bit row offsets, so matrices past 2³¹ entries load; their entries
+/// are streamed row by row into the matrix, never held twice); float32, float64 (rounded to float32), int32 or int64 <c>data</c>; and a
 /// <c>format</c> stored as bytes or unicode. CSR matrices are read as they are; CSC matrices
 /// are converted to CSR (rows keep their entries in increasing column order). Other sparse
 /// formats (COO, BSR, DIA) are refused. Members other than the five scipy writes, such as
@@ -56,8 +57,8 @@ public static class ScipyNpz
 
     /// <summary>
     /// Writes <paramref name="matrix"/> as an .npz file that <c>scipy.sparse.load_npz</c> reads back
-    /// as a <c>csr_matrix</c>, replacing any existing file: int32 <c>indices</c> and <c>indptr</c>,
-    /// float32 <c>data</c>, int64 <c>shape</c> and <c>format</c> <c>b'csr'</c>.
+    /// as a <c>csr_matrix</c>, replacing any existing file: int32 <c>indices</c> and <c>indptr</c> (int64, as
+    /// scipy writes them, past 2³¹ − 1 entries), float32 <c>data</c>, int64 <c>shape</c> and <c>format</c> <c>b'csr'</c>.
     /// </summary>
     /// <param name="path">The file to create (used exactly as given; scipy's habit of appending
     /// <c>.npz</c> is not copied).</param>
@@ -78,22 +79,77 @@ public static class ScipyNpz
     /// <param name="stream">A writable stream.</param>
     /// <param name="matrix">The matrix to save.</param>
     /// <param name="compressed">Deflate the members, as <c>save_npz</c> does by default; false stores them uncompressed.</param>
-    public static void WriteCsr(Stream stream, CsrMatrix matrix, bool compressed = true)
+    public static void WriteCsr(Stream stream, CsrMatrix matrix, bool compressed = true) => WriteCsr(stream, matrix, compressed, int.MaxValue);
+
+    /// <summary>Writes with int64 indices and indptr once the matrix holds more than <paramref name="int32Up"/> entries (tests lower it).</summary>
+    internal static void WriteCsr(Stream stream, CsrMatrix matrix, bool compressed, long int32Up)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(matrix);
         CompressionLevel level = compressed ? CompressionLevel.Optimal : CompressionLevel.NoCompression;
         using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
 
-        // Same members, same order as save_npz.
-        AddMember(zip, "indices", level, s => Npy.WriteCore(s, matrix.ColumnIndices, NpyDataType.Int32, [matrix.NonZeros]));
-        AddMember(zip, "indptr", level, s => Npy.WriteCore(s, matrix.RowPointers, NpyDataType.Int32, [matrix.Rows + 1]));
+        // Same members, same order as save_npz. Like scipy, int32 indices while the entries fit,
+        // int64 indices and indptr past 2³¹ − 1 entries (streamed row by row: no span covers them).
+        if (matrix.NonZeros <= int32Up)
+        {
+            AddMember(zip, "indices", level, s => Npy.WriteCore(s, matrix.ColumnIndices, NpyDataType.Int32, [(int)matrix.NonZeros]));
+            AddMember(zip, "indptr", level, s => Npy.WriteCore(s, matrix.RowPointers, NpyDataType.Int32, [matrix.Rows + 1]));
+        }
+        else
+        {
+            AddMember(zip, "indices", level, s => WriteRows<int, long>(s, matrix, NpyDataType.Int64, matrix.RowColumns, static c => c));
+            AddMember(zip, "indptr", level, s => Npy.WriteCore(s, matrix.RowOffsets, NpyDataType.Int64, [matrix.Rows + 1]));
+        }
         AddMember(zip, "format", level, s => Npy.WriteScalarBytes(s, "csr"));
         AddMember(zip, "shape", level, s => Npy.WriteCore<long>(s, [matrix.Rows, matrix.Columns], NpyDataType.Int64, [2]));
-        AddMember(zip, "data", level, s => Npy.WriteCore(s, matrix.Values, NpyDataType.Float32, [matrix.NonZeros]));
+        if (matrix.NonZeros <= int32Up)
+        {
+            AddMember(zip, "data", level, s => Npy.WriteCore(s, matrix.Values, NpyDataType.Float32, [(int)matrix.NonZeros]));
+        }
+        else
+        {
+            AddMember(zip, "data", level, s => WriteRows<float, float>(s, matrix, NpyDataType.Float32, matrix.RowValues, static v => v));
+        }
     }
 
-    private static CsrMatrix ReadCsr(Stream stream, string source)
+    // One entry array of a matrix past 2³¹ entries, as a 1-D .npy of `type`, gathered row by row into 1 MiB pieces.
+    private static void WriteRows<TIn, TOut>(Stream stream, CsrMatrix matrix, NpyDataType type, Func<int, ReadOnlySpan<TIn>> row, Func<TIn, TOut> convert)
+        where TOut : unmanaged
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            throw new PlatformNotSupportedException("Writing a matrix past 2³¹ entries needs a little-endian machine.");
+        }
+        stream.Write(NpyHeader.BuildVector(type.Descr(), matrix.NonZeros));
+        var piece = new TOut[(1 << 20) / System.Runtime.CompilerServices.Unsafe.SizeOf<TOut>()];
+        int filled = 0;
+        for (int r = 0; r < matrix.Rows; r++)
+        {
+            ReadOnlySpan<TIn> entries = row(r);
+            while (!entries.IsEmpty)
+            {
+                int n = Math.Min(entries.Length, piece.Length - filled);
+                for (int k = 0; k < n; k++)
+                {
+                    piece[filled + k] = convert(entries[k]);
+                }
+                filled += n;
+                entries = entries[n..];
+                if (filled == piece.Length)
+                {
+                    stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(piece.AsSpan()));
+                    filled = 0;
+                }
+            }
+        }
+        stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(piece.AsSpan(0, filled)));
+    }
+
+    private static CsrMatrix ReadCsr(Stream stream, string source) => ReadCsr(stream, source, Array.MaxLength);
+
+    /// <summary>Reads with the entries streamed row by row once a member holds more than <paramref name="streamFrom"/> elements (tests lower it).</summary>
+    internal static CsrMatrix ReadCsr(Stream stream, string source, long streamFrom)
     {
         ZipArchive zip;
         try
@@ -121,24 +177,98 @@ public static class ScipyNpz
             int rows = (int)shape[0];
             int columns = (int)shape[1];
 
-            int[] indptr = ReadMember(zip, "indptr", source, s => ToInt32(IntegerVector(Npy.Read(s.Stream, s.Name, s.Length), s.Name), s.Name));
-            int[] indices = ReadMember(zip, "indices", source, s => ToInt32(IntegerVector(Npy.Read(s.Stream, s.Name, s.Length), s.Name), s.Name));
-            float[] data = ReadMember(zip, "data", source, s => ToFloat(Vector(Npy.Read(s.Stream, s.Name, s.Length), s.Name), s.Name));
-
-            // CSC stores the transpose's CSR arrays: build that, then transpose back. The public
-            // constructor validates the arrays (and copies them, which costs far less than the read).
+            NpyArray indptrArray = ReadMember(zip, "indptr", source, s => IntegerVector(Npy.Read(s.Stream, s.Name, s.Length), s.Name));
             bool csc = format == "csc";
+            int majors = csc ? columns : rows, minors = csc ? rows : columns;
+            long entries = Math.Max(MemberCount(zip, "indices", source), MemberCount(zip, "data", source));
+            CsrMatrix matrix;
+            if (entries > streamFrom)
+            {
+                // Past an array's limit (2³¹ entries): the entries stream row by row into the matrix's own storage.
+                matrix = ReadStreamed(zip, source, format, rows, columns, majors, minors, indptrArray.ToInt64Array());
+            }
+            else
+            {
+                int[] indices = ReadMember(zip, "indices", source, s => ToInt32(IntegerVector(Npy.Read(s.Stream, s.Name, s.Length), s.Name), s.Name));
+                float[] data = ReadMember(zip, "data", source, s => ToFloat(Vector(Npy.Read(s.Stream, s.Name, s.Length), s.Name), s.Name));
+
+                // CSC stores the transpose's CSR arrays: build that, then transpose back. The public
+                // constructor validates the arrays (and copies them, which costs far less than the read).
+                // int64 indptr (scipy's choice when the index dtype is int64) is taken as 64-bit row offsets.
+                try
+                {
+                    matrix = indptrArray.DataType == NpyDataType.Int32
+                        ? new CsrMatrix(majors, minors, indptrArray.AsSpan<int>(), indices, data)
+                        : new CsrMatrix(majors, minors, indptrArray.AsSpan<long>(), indices, data);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new NpyFormatException($"{source} does not hold a valid {format.ToUpperInvariant()} matrix of shape ({rows}, {columns}): {e.Message}", e);
+                }
+            }
+            return csc ? matrix.Transpose() : matrix;
+        }
+    }
+
+    // Elements a member's .npy header declares (read again from the member's start: nothing else of it is read).
+    private static long MemberCount(ZipArchive zip, string name, string source)
+        => ReadMember(zip, name, source, s => NpyHeader.Read(s.Stream, s.Name, allowStrings: false, longVector: true).Count);
+
+    // indices and data opened side by side and read row by row through 1 MiB buffers into a CsrBuilder:
+    // the matrix's storage is the only copy of the entries that is ever whole.
+    private static CsrMatrix ReadStreamed(ZipArchive zip, string source, string format, int rows, int columns, int majors, int minors, long[] indptr)
+    {
+        string Invalid(string what) => $"{source} does not hold a valid {format.ToUpperInvariant()} matrix of shape ({rows}, {columns}): {what}";
+        if (indptr.Length != majors + 1L)
+        {
+            throw new NpyFormatException(Invalid($"indptr has {indptr.Length} entries, {majors + 1L} expected."));
+        }
+        if (indptr[0] != 0)
+        {
+            throw new NpyFormatException(Invalid($"indptr must start at 0, got {indptr[0]} at index 0."));
+        }
+        int longest = 0;
+        for (int r = 0; r < majors; r++)
+        {
+            long length = indptr[r + 1] - indptr[r];
+            if (length < 0 || length > int.MaxValue)
+            {
+                throw new NpyFormatException(Invalid($"indptr must not decrease and a row holds at most {int.MaxValue:N0} entries: index {r + 1} holds {indptr[r + 1]} after {indptr[r]}."));
+            }
+            longest = Math.Max(longest, (int)length);
+        }
+        long nnz = indptr[majors];
+        ZipArchiveEntry indicesEntry = Entry(zip, "indices", source), dataEntry = Entry(zip, "data", source);
+        using Stream indicesStream = indicesEntry.Open(), dataStream = dataEntry.Open();
+        var indices = new StreamedVector(indicesStream, $"Member '{indicesEntry.FullName}' of {source}", integer: true);
+        var data = new StreamedVector(dataStream, $"Member '{dataEntry.FullName}' of {source}", integer: false);
+        if (indices.Count != nnz || data.Count != nnz)
+        {
+            throw new NpyFormatException(Invalid($"indptr ends at {nnz}, but indices holds {indices.Count} and data {data.Count} entries."));
+        }
+        var builder = new CsrBuilder(majors, minors, nnz);
+        var rowColumns = new int[longest];
+        var rowValues = new float[longest];
+        for (int r = 0; r < majors; r++)
+        {
+            int length = (int)(indptr[r + 1] - indptr[r]);
+            indices.ReadInt32(rowColumns.AsSpan(0, length));
+            data.ReadFloat(rowValues.AsSpan(0, length));
             try
             {
-                var matrix = new CsrMatrix(csc ? columns : rows, csc ? rows : columns, indptr, indices, data);
-                return csc ? matrix.Transpose() : matrix;
+                builder.AppendRow(rowColumns.AsSpan(0, length), rowValues.AsSpan(0, length));
             }
             catch (ArgumentException e)
             {
-                throw new NpyFormatException($"{source} does not hold a valid {format.ToUpperInvariant()} matrix of shape ({rows}, {columns}): {e.Message}", e);
+                throw new NpyFormatException(Invalid(e.Message), e);
             }
         }
+        return builder.Build();
     }
+
+    private static ZipArchiveEntry Entry(ZipArchive zip, string name, string source)
+        => zip.GetEntry(name + ".npy") ?? zip.GetEntry(name)
+            ?? throw new NpyFormatException($"{source} has no '{name}.npy' member, so it is not a sparse matrix saved by scipy.sparse.save_npz.");
 
     private readonly record struct Member(Stream Stream, string Name, long Length);
 

@@ -271,6 +271,94 @@ public sealed class NpzTests : IDisposable
         Assert.Contains("truncated", e.Message);
     }
 
+    // Past 2³¹ entries the reader streams indices and data row by row into the matrix and the writer
+    // switches to int64 indices and indptr; both paths are forced here on small matrices.
+    [Theory]
+    [InlineData("csr_compressed.npz")]
+    [InlineData("csr_uncompressed.npz")]
+    [InlineData("csr_int64_f64.npz")]
+    [InlineData("csc.npz")]
+    public void The_streamed_reader_reads_scipys_files_like_the_whole_array_reader(string name)
+    {
+        CsrMatrix whole = ScipyNpz.ReadCsr(Fixture(name));
+        using FileStream file = File.OpenRead(Fixture(name));
+        CsrMatrix streamed = ScipyNpz.ReadCsr(file, name, streamFrom: 0);
+        AssertSame(whole, streamed);
+    }
+
+    [Theory]
+    [MemberData(nameof(MatricesAndCompression))]
+    public void Int64_members_round_trip_through_both_readers(string name, bool compressed)
+    {
+        CsrMatrix original = Matrix(name);
+        var buffer = new MemoryStream();
+        ScipyNpz.WriteCsr(buffer, original, compressed, int32Up: -1);
+        using (var zip = new ZipArchive(new MemoryStream(buffer.ToArray()), ZipArchiveMode.Read))
+        {
+            Assert.Equal(NpyDataType.Int64, Member(zip, "indices").DataType);
+            Assert.Equal(NpyDataType.Int64, Member(zip, "indptr").DataType);
+            Assert.Equal(original.RowOffsets.ToArray(), Member(zip, "indptr").ToInt64Array());
+            Assert.Equal(NpyDataType.Float32, Member(zip, "data").DataType);
+        }
+        AssertSame(original, ScipyNpz.ReadCsr(new MemoryStream(buffer.ToArray())));
+        AssertSame(original, ScipyNpz.ReadCsr(new MemoryStream(buffer.ToArray()), "int64", streamFrom: 0));
+    }
+
+    [Fact]
+    public void The_streamed_reader_refuses_what_the_whole_array_reader_refuses()
+    {
+        CsrMatrix Streamed(Dictionary<string, Action<Stream>> members, string file)
+        {
+            string path = _temp.File(file);
+            WriteNpz(path, members);
+            using FileStream stream = File.OpenRead(path);
+            return ScipyNpz.ReadCsr(stream, $"'{path}'", streamFrom: 0);
+        }
+
+        var members = DefaultMembers();
+        members["indices.npy"] = s => Npy.Write(s, [0L, 1L << 40, 1, 3]);
+        var e = Assert.Throws<NpyFormatException>(() => Streamed(members, "wide.npz"));
+        Assert.Contains("'indices.npy'", e.Message);
+        Assert.Contains("Element 1", e.Message);
+
+        members = DefaultMembers();
+        members["data.npy"] = s => Npy.Write(s, [1.0, 2.0, 1e300, -4.0]);
+        e = Assert.Throws<NpyFormatException>(() => Streamed(members, "huge.npz"));
+        Assert.Contains("Element 2", e.Message);
+
+        members = DefaultMembers();
+        members["indices.npy"] = s => Npy.Write(s, [0, 2, 1, 4]);
+        e = Assert.Throws<NpyFormatException>(() => Streamed(members, "outside.npz"));
+        Assert.Contains("outside.npz", e.Message);
+        Assert.Contains("outside [0, 4)", e.Message);
+        Assert.IsAssignableFrom<ArgumentException>(e.InnerException);
+
+        members = DefaultMembers();
+        members["indptr.npy"] = s => Npy.Write(s, [0L, 3, 2, 4]);
+        e = Assert.Throws<NpyFormatException>(() => Streamed(members, "down.npz"));
+        Assert.Contains("must not decrease", e.Message);
+        Assert.Contains("index 2", e.Message);
+
+        members = DefaultMembers();
+        members["indptr.npy"] = s => Npy.Write(s, [0L, 2, 2, 5]);
+        e = Assert.Throws<NpyFormatException>(() => Streamed(members, "long.npz"));
+        Assert.Contains("indptr ends at 5", e.Message);
+
+        var cut = new MemoryStream();
+        Npy.Write(cut, [1f, 2f, 3.5f, -4f]);
+        byte[] data = cut.ToArray();
+        members = DefaultMembers();
+        members["data.npy"] = s => s.Write(data, 0, data.Length - 3);
+        e = Assert.Throws<NpyFormatException>(() => Streamed(members, "cut.npz"));
+        Assert.Contains("'data.npy'", e.Message);
+        Assert.Contains("truncated", e.Message);
+
+        members = DefaultMembers();
+        members["indices.npy"] = s => Npy.Write(s, [0f, 2f, 1f, 3f]);
+        e = Assert.Throws<NpyFormatException>(() => Streamed(members, "kind.npz"));
+        Assert.Contains("int32 or int64", e.Message);
+    }
+
     private static CsrMatrix Matrix(string name) => name switch
     {
         "fixture" => new CsrMatrix(3, 4, [0, 2, 2, 4], [0, 2, 1, 3], [1f, 2f, 3.5f, -4f]),
