@@ -20,18 +20,19 @@ public static class Float64Reference
         ArgumentNullException.ThrowIfNull(a);
         int outRows = transpose ? a.Columns : a.Rows;
         var y = new double[(long)outRows * width];
-        ReadOnlySpan<int> ptr = a.RowPointers, cols = a.ColumnIndices;
-        ReadOnlySpan<float> vals = a.Values;
         for (int r = 0; r < a.Rows; r++)
         {
-            for (int k = ptr[r]; k < ptr[r + 1]; k++)
+            // Row by row, so a matrix past 2³¹ entries (no whole-matrix span) is read the same way.
+            ReadOnlySpan<int> cols = a.RowColumns(r);
+            ReadOnlySpan<float> vals = a.RowValues(r);
+            for (int k = 0; k < cols.Length; k++)
             {
                 int c = cols[k];
                 double v = absolute ? Math.Abs(vals[k]) : vals[k];
                 long dst = (long)(transpose ? c : r) * width, src = (long)(transpose ? r : c) * width;
                 for (int j = 0; j < width; j++)
                 {
-                    double xv = x[(int)(src + j)];
+                    double xv = x[checked((int)(src + j))];
                     y[dst + j] += v * (absolute ? Math.Abs(xv) : xv);
                 }
             }

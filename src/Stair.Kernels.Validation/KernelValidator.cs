@@ -225,7 +225,7 @@ public static partial class KernelValidator
         int max = 0;
         for (int r = 0; r < a.Rows; r++)
         {
-            max = Math.Max(max, a.RowPointers[r + 1] - a.RowPointers[r]);
+            max = Math.Max(max, a.RowLength(r));
         }
         return max;
     }

@@ -75,7 +75,7 @@ public static class RecommendationReference
         var scored = new List<(double Score, int Item)>(itemCount);
         for (int u = 0; u < userCount; u++)
         {
-            var skip = new HashSet<int>(excluded.ColumnIndices[excluded.RowPointers[u]..excluded.RowPointers[u + 1]].ToArray());
+            var skip = new HashSet<int>(excluded.RowColumns(u).ToArray());
             scored.Clear();
             for (int i = 0; i < itemCount; i++)
             {
@@ -110,7 +110,7 @@ public static class RecommendationReference
         int evaluated = 0;
         for (int u = 0; u < relevant.Rows; u++)
         {
-            var rel = new HashSet<int>(relevant.ColumnIndices[relevant.RowPointers[u]..relevant.RowPointers[u + 1]].ToArray());
+            var rel = new HashSet<int>(relevant.RowColumns(u).ToArray());
             if (rel.Count == 0)
             {
                 continue;

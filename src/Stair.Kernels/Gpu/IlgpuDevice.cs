@@ -136,6 +136,12 @@ internal sealed class IlgpuDevice : IDisposable
         where T : unmanaged
     {
         long count = Math.Max(1, length);
+        // Refused before the driver is asked: a request past the device's memory (or past 64-bit bytes) cannot succeed.
+        if (count > Accelerator.MemorySize / sizeof(T))
+        {
+            throw new OutOfMemoryException(
+                $"Could not allocate {what}: {(decimal)count * sizeof(T):N0} bytes, more than the {Accelerator.MemorySize:N0} bytes of {Description}.");
+        }
         try
         {
             return Accelerator.Allocate1D<T>(count);

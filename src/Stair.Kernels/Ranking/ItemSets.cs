@@ -10,15 +10,20 @@ internal sealed class ItemSets
         ArgumentNullException.ThrowIfNull(matrix, paramName);
         Users = matrix.Rows;
         Items = matrix.Columns;
-        ReadOnlySpan<int> ptr = matrix.RowPointers, cols = matrix.ColumnIndices;
+        if (matrix.NonZeros > Array.MaxLength)
+        {
+            throw new NotSupportedException(
+                $"{paramName} holds {matrix.NonZeros:N0} interactions; the sampler's and ranking's item sets hold at most {Array.MaxLength:N0} (split the users into batches).");
+        }
         Pointers = new int[Users + 1];
         var items = new int[matrix.NonZeros];
         int n = 0;
         for (int u = 0; u < Users; u++)
         {
             int begin = n;
-            cols[ptr[u]..ptr[u + 1]].CopyTo(items.AsSpan(n));
-            Span<int> row = items.AsSpan(begin, ptr[u + 1] - ptr[u]);
+            ReadOnlySpan<int> source = matrix.RowColumns(u);
+            source.CopyTo(items.AsSpan(n));
+            Span<int> row = items.AsSpan(begin, source.Length);
             row.Sort();
             for (int k = 0; k < row.Length; k++)
             {
