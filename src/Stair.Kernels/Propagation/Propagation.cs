@@ -172,6 +172,51 @@ public static class Propagation
         GC.KeepAlive(a); // entries past an array's limit are native memory, freed with the matrix
     }
 
+    /// <summary>What one product layer writes for each element (<see cref="LayerUnchecked"/>).</summary>
+    internal enum LayerMode
+    {
+        /// <summary>y = acc (SpMM).</summary>
+        Store,
+
+        /// <summary>y = fma(acc, β_j, seed) (an inner FSC layer).</summary>
+        Inner,
+
+        /// <summary>y = fma(acc, β_j, seed) · c_j (the last FSC layer).</summary>
+        Last,
+    }
+
+    /// <summary>
+    /// One product layer over every row of the plan's matrix A with raw tables: the step SpMM and each FSC
+    /// layer are made of, with the same row loop and epilogues, so a caller that runs the layers itself (the
+    /// distributed driver, over a rank's rows) gets the single-process bits. input: A's columns × width;
+    /// output and seed: A's rows × width; beta and scale: width (unused by <see cref="LayerMode.Store"/>).
+    /// </summary>
+    internal static unsafe void LayerUnchecked(PropagationPlan plan, float* input, float* output, float* seed, float* beta, float* scale,
+        int width, LayerMode mode)
+    {
+        CsrMatrix a = plan.Matrix;
+        if (a.Rows == 0)
+        {
+            return;
+        }
+        fixed (long* rowOffsets = a.RowOffsetArray)
+        fixed (int* columns = &a.ColumnStorage.Reference)
+        fixed (float* values = &a.ValueStorage.Reference)
+        {
+            PropagationJob job = PropagationJob.ForCurrentThread(new CsrView(rowOffsets, columns, values, a.NonZeros), plan, transpose: false, width,
+                fused: mode != LayerMode.Store);
+            job.Input = input;
+            job.Output = output;
+            job.Seed = seed;
+            job.Beta = beta;
+            job.Scale = scale;
+            job.Last = mode == LayerMode.Last;
+            job.ZeroRows = null;
+            job.Run(plan.Threads);
+        }
+        GC.KeepAlive(a);
+    }
+
     /// <summary>
     /// The gradient of <see cref="Fsc"/>: given ∂L/∂output, writes ∂L/∂E = FSCᵀ(∂L/∂output), which is
     /// FSC with Aᵀ (the β scaling commutes with the graph product). For a symmetric A this is the

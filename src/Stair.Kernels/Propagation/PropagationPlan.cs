@@ -24,6 +24,12 @@ public sealed class PropagationPlan
     /// <param name="options">SIMD tier and thread count; <see cref="CpuOptions.Default"/> when null.</param>
     /// <exception cref="NotSupportedException">A forced SIMD tier is not supported on this machine.</exception>
     public PropagationPlan(CsrMatrix matrix, CpuOptions? options = null)
+        : this(matrix, options, forwardOnly: false)
+    {
+    }
+
+    /// <summary>A plan for products with A only (no symmetry check, no transpose): the distributed driver's local blocks.</summary>
+    internal PropagationPlan(CsrMatrix matrix, CpuOptions? options, bool forwardOnly)
     {
         ArgumentNullException.ThrowIfNull(matrix);
         options ??= CpuOptions.Default;
@@ -35,9 +41,16 @@ public sealed class PropagationPlan
 
         // A symmetric matrix with sorted rows (every builder's) is recognized in place; only a
         // matrix that is not symmetric pays for (and keeps) its transpose.
+        _bounds = RowPartition.Build(matrix.RowOffsets, Threads);
+        if (forwardOnly)
+        {
+            ForwardOnly = true;
+            Transposed = matrix;
+            _transposedBounds = _bounds;
+            return;
+        }
         IsSymmetric = matrix.IsSymmetric();
         Transposed = IsSymmetric ? matrix : matrix.Transpose();
-        _bounds = RowPartition.Build(matrix.RowOffsets, Threads);
         _transposedBounds = IsSymmetric ? _bounds : RowPartition.Build(Transposed.RowOffsets, Threads);
     }
 
@@ -59,7 +72,11 @@ public sealed class PropagationPlan
     /// <summary>Threads used per call, the caller included.</summary>
     public int Threads { get; }
 
-    internal CsrMatrix Select(bool transpose) => transpose ? Transposed : Matrix;
+    /// <summary>True for a plan made for products with A only (transposed products are refused).</summary>
+    internal bool ForwardOnly { get; }
+
+    internal CsrMatrix Select(bool transpose) => !transpose ? Matrix
+        : ForwardOnly ? throw new InvalidOperationException("This plan was prepared for products with A only.") : Transposed;
 
     internal int[] Bounds(bool transpose) => transpose ? _transposedBounds : _bounds;
 }

@@ -3,6 +3,7 @@
 // publish that scripts/gpu-check.sh carries to a GPU machine with no .NET:
 //
 //   Stair.Kernels.Tests [--filter GLOB]... [--list]
+//   Stair.Kernels.Tests --mpi-scenario NAME      (one rank of a distributed test, started by mpiexec)
 //
 // A test runs when its display name ("Namespace.Class.Method(arg: value, ...)") matches any GLOB ('*' is any
 // run of characters, '?' one character; no --filter runs every test). Each result is printed and flushed as it
@@ -19,6 +20,11 @@ public static class InProcessRunner
 {
     public static int Main(string[] args)
     {
+        // Under mpiexec: one rank of a distributed scenario (Distributed/DistributedScenarios.cs).
+        if (args is ["--mpi-scenario", string scenario])
+        {
+            return Distributed.DistributedScenarios.Run(scenario);
+        }
         var patterns = new List<Regex>();
         bool listOnly = false;
         for (int i = 0; i < args.Length; i++)

@@ -1,0 +1,193 @@
+// SpMM, transposed SpMM and FSC forward and backward over a DistributedPlan. Each rank passes its
+// own rows of the tables (row r of its block at [r·d, (r+1)·d)). Per product layer: the rows peers
+// read are packed and sent with non-blocking sends, the halo is received straight into the extended
+// table, the interior rows are computed meanwhile, then the boundary rows. The layers are the
+// single-process kernel's (Propagation.LayerUnchecked), so every rank's rows are bitwise what one
+// process computes on the whole graph.
+namespace Stair.Kernels.Distributed;
+
+/// <summary>
+/// Propagation over a graph partitioned across MPI ranks (<see cref="DistributedPlan"/>): the same
+/// operations as <see cref="Propagation"/>, each rank passing its own rows; results are bitwise identical
+/// to one process on the whole graph. Collective: every rank calls the same operation with the same width,
+/// layers and β; a rank whose arguments are wrong makes every rank throw (<see cref="MpiException"/>).
+/// </summary>
+public static unsafe class DistributedPropagation
+{
+    private const int Tag = 0x5157;
+
+    /// <summary>This rank's rows of A·X (or Aᵀ·X), given its rows of X.</summary>
+    /// <param name="plan">The partitioned graph.</param>
+    /// <param name="input">This rank's rows of X, <see cref="DistributedPlan.LocalRows"/> × <paramref name="width"/>.</param>
+    /// <param name="output">This rank's rows of the result, the same shape; must not overlap <paramref name="input"/>.</param>
+    /// <param name="width">d ≥ 1, the same on every rank.</param>
+    /// <param name="transpose">Multiply by Aᵀ.</param>
+    public static void Spmm(DistributedPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, bool transpose = false)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        CheckCollective(plan, input, output, width, 0, [], transpose ? 1 : 0);
+        Run(plan, input, output, width, 0, [], transpose);
+    }
+
+    /// <summary>This rank's rows of FSC (<see cref="Propagation.Fsc"/>) of the whole graph, given its rows of E.</summary>
+    /// <param name="plan">The partitioned graph.</param>
+    /// <param name="input">This rank's rows of E.</param>
+    /// <param name="output">This rank's rows of the result; must not overlap <paramref name="input"/>.</param>
+    /// <param name="width">d ≥ 1.</param>
+    /// <param name="layers">L ≥ 0.</param>
+    /// <param name="beta">β (length d, each in [0, 1]), the same on every rank.</param>
+    public static void Fsc(DistributedPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, int layers, ReadOnlySpan<float> beta)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        CheckCollective(plan, input, output, width, layers, beta, 2);
+        Run(plan, input, output, width, layers, beta, transpose: false);
+    }
+
+    /// <summary>This rank's rows of FSC's gradient (<see cref="Propagation.FscBackward"/>): FSC with Aᵀ.</summary>
+    /// <param name="plan">The partitioned graph.</param>
+    /// <param name="outputGradient">This rank's rows of ∂L/∂output.</param>
+    /// <param name="inputGradient">This rank's rows of ∂L/∂E; must not overlap <paramref name="outputGradient"/>.</param>
+    /// <param name="width">d ≥ 1.</param>
+    /// <param name="layers">L ≥ 0.</param>
+    /// <param name="beta">β, as in the forward pass.</param>
+    public static void FscBackward(DistributedPlan plan, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int width, int layers, ReadOnlySpan<float> beta)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        CheckCollective(plan, outputGradient, inputGradient, width, layers, beta, 3);
+        Run(plan, outputGradient, inputGradient, width, layers, beta, transpose: true);
+    }
+
+    // Local checks first; then every rank learns every rank's verdict and call, so a bad argument or a rank
+    // calling another operation is an error everywhere before any halo is sent.
+    private static void CheckCollective(DistributedPlan plan, ReadOnlySpan<float> input, ReadOnlySpan<float> output, int width, int layers,
+        ReadOnlySpan<float> beta, int operation)
+    {
+        string? problem = null;
+        try
+        {
+            Stair.Kernels.Propagation.ValidateWidth(width);
+            ArgumentOutOfRangeException.ThrowIfNegative(layers);
+            Stair.Kernels.Propagation.ValidateTable(input, plan.LocalRows, width, nameof(input));
+            Stair.Kernels.Propagation.ValidateTable(output, plan.LocalRows, width, nameof(output));
+            if (output.Overlaps(input))
+            {
+                throw new ArgumentException("The output table must not overlap the input table.", nameof(output));
+            }
+            if (operation >= 2)
+            {
+                Stair.Kernels.Propagation.ValidateBeta(beta, width);
+            }
+        }
+        catch (ArgumentException e)
+        {
+            problem = $"rank {plan.Comm.Rank}: {e.Message}";
+        }
+        long betaHash = 17;
+        foreach (float b in beta)
+        {
+            betaHash = betaHash * 1_000_003 + BitConverter.SingleToInt32Bits(b);
+        }
+        DistributedPlan.Agree(plan.Comm, problem, [operation, width, layers, betaHash, plan.GraphHash], "call",
+            (rank, mine, theirs) => $"rank {rank} called operation {theirs[0]} (width {theirs[1]}, {theirs[2]} layers, β hash {theirs[3]:x}, plan {theirs[4]:x16}) " +
+                $"while this rank called operation {mine[0]} (width {mine[1]}, {mine[2]} layers, β hash {mine[3]:x}, plan {mine[4]:x16}); every rank must make the same call on the same plan.");
+    }
+
+    private static void Run(DistributedPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, int layers, ReadOnlySpan<float> beta, bool transpose)
+    {
+        bool fsc = beta.Length > 0 || layers > 0;
+        if (fsc && layers == 0)
+        {
+            input.CopyTo(output);
+            return;
+        }
+        DistributedPlan.Direction direction = transpose ? plan.Transposed : plan.Forward;
+        DistributedPlan.Workspace w = plan.WorkspaceFor(width);
+        int rows = plan.LocalRows;
+        var scale = new float[width];
+        if (fsc)
+        {
+            StepwiseWeights.FinalScale(beta, layers, scale);
+        }
+        fixed (float* x = input)
+        fixed (float* y = output)
+        fixed (float* b = beta)
+        fixed (float* c = scale)
+        fixed (float* extA = w.ExtendedA.Span)
+        fixed (float* extB = w.ExtendedB.Span)
+        fixed (float* seed = w.Seed.Span)
+        fixed (float* send = w.Send.Span)
+        {
+            // Own rows into plan order: the first layer's gather source (and FSC's seed).
+            Permute(direction.Order, x, extA, width, toPlanOrder: true);
+            if (fsc)
+            {
+                Buffer.MemoryCopy(extA, seed, (long)rows * width * sizeof(float), (long)rows * width * sizeof(float));
+            }
+            float* source = extA, target = extB;
+            int steps = fsc ? layers : 1;
+            for (int l = 1; l <= steps; l++)
+            {
+                Propagation.LayerMode mode = !fsc ? Propagation.LayerMode.Store : l == steps ? Propagation.LayerMode.Last : Propagation.LayerMode.Inner;
+                Layer(plan.Comm, direction, source, target, seed, b, c, send, width, mode, l);
+                float* swap = source;
+                source = target;
+                target = swap;
+            }
+            // source now holds the last layer's rows in plan order.
+            Permute(direction.Order, source, y, width, toPlanOrder: false);
+        }
+    }
+
+    // One product layer: exchange the halo of `source` (own rows in plan order) while the interior rows are
+    // computed into `target`, then the boundary rows.
+    private static void Layer(MpiComm comm, DistributedPlan.Direction d, float* source, float* target, float* seed, float* beta, float* scale,
+        float* send, int width, Propagation.LayerMode mode, int layer)
+    {
+        int rows = d.Rows, size = comm.Size;
+        long rowBytes = (long)width * sizeof(float);
+        for (int t = 0; t < d.SendRows.Length; t++)
+        {
+            Buffer.MemoryCopy(source + (long)d.SendRows[t] * width, send + (long)t * width, rowBytes, rowBytes);
+        }
+        Span<int> requests = size <= 256 ? stackalloc int[2 * size] : new int[2 * size];
+        int posted = 0;
+        long received = rows, sent = 0;
+        for (int q = 0; q < size; q++)
+        {
+            if (d.ReceiveCounts[q] > 0)
+            {
+                requests[posted++] = comm.ReceiveFloats(source + received * width, (long)d.ReceiveCounts[q] * width, q, Tag);
+                received += d.ReceiveCounts[q];
+            }
+        }
+        for (int q = 0; q < size; q++)
+        {
+            if (d.SendCounts[q] > 0)
+            {
+                requests[posted++] = comm.SendFloats(send + sent * width, (long)d.SendCounts[q] * width, q, Tag);
+                sent += d.SendCounts[q];
+            }
+        }
+        Propagation.LayerUnchecked(d.Interior, source, target, seed, beta, scale, width, mode);
+        comm.WaitAll(requests[..posted], $"the halo of layer {layer} ({received - rows} rows in, {sent} rows out)");
+        long offset = (long)d.InteriorCount * width;
+        Propagation.LayerUnchecked(d.Boundary, source, target + offset, seed + offset, beta, scale, width, mode);
+    }
+
+    private static void Permute(int[] order, float* from, float* to, int width, bool toPlanOrder)
+    {
+        long rowBytes = (long)width * sizeof(float);
+        for (int i = 0; i < order.Length; i++)
+        {
+            long planRow = (long)i * width, localRow = (long)order[i] * width;
+            if (toPlanOrder)
+            {
+                Buffer.MemoryCopy(from + localRow, to + planRow, rowBytes, rowBytes);
+            }
+            else
+            {
+                Buffer.MemoryCopy(from + planRow, to + localRow, rowBytes, rowBytes);
+            }
+        }
+    }
+}
