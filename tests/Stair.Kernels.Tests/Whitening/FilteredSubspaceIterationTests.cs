@@ -204,10 +204,11 @@ public class FilteredSubspaceIterationTests(ITestOutputHelper output)
     [Fact]
     public void ThreadCountAndRepeatDoNotChangeBits()
     {
-        float[] g = FlatGram(300, 200, 5, gaussian: true);
-        (float[] one, _, _) = Solve(g, 200, 16, threads: 1);
-        (float[] two, _, _) = Solve(g, 200, 16, threads: 2);
-        (float[] again, _, _) = Solve(g, 200, 16, threads: 2);
+        // ℓ = 128 on an 800 side: the Gram-sized products and the ℓ × ℓ thin products both split over the pool.
+        float[] g = FlatGram(1_400, 800, 5, gaussian: true);
+        (float[] one, _, _) = Solve(g, 800, 64, threads: 1);
+        (float[] two, _, _) = Solve(g, 800, 64, threads: 2);
+        (float[] again, _, _) = Solve(g, 800, 64, threads: 2);
         Bits.AssertBitsEqual(one, two, "2 threads vs 1");
         Bits.AssertBitsEqual(two, again, "repeat");
     }
