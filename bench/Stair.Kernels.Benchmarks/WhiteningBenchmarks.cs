@@ -5,7 +5,10 @@
 // Features have a power-law spectrum (σ_k ∝ k^-0.7 over 256 factors, plus noise) like real
 // embeddings. The exact method's cost depends on the spectrum, so Baby text is also measured on
 // a steep one (σ_k ∝ k^-1.5) and a flat one (256 equal factors over 384 columns: clustered
-// eigenvalues, the eigensolver's worst case): shapes baby-text-steep and baby-text-flat. Backend
+// eigenvalues, the eigensolver's worst case): shapes baby-text-steep and baby-text-flat. At 4,096
+// columns (the block eigen-iteration's side) the worst case is i.i.d. features, whose Gram has a
+// Marchenko–Pastur spectrum with no gap after d (what synthetic data sets use): shape
+// baby-image-iid, i.i.d. uniform [0, 1) from System.Random(2026). Backend
 // cpu is the best SIMD tier on every thread, scalar the scalar tier (the baseline), opencl and
 // cuda where present. A case is "shape/method/backend"; toy is 600 × 128 (the report's smoke mode).
 using BenchmarkDotNet.Attributes;
@@ -22,7 +25,7 @@ public class WhiteningBenchmarks
     private ComputeContext? _context;
     private WhiteningOptions _options = new();
 
-    /// <summary>"shape/method/backend": shape baby-text(-steep, -flat), baby-image, electronics-image or toy; method exact or randomized; backend cpu, scalar, opencl or cuda.</summary>
+    /// <summary>"shape/method/backend": shape baby-text(-steep, -flat), baby-image(-iid), electronics-image or toy; method exact or randomized; backend cpu, scalar, opencl or cuda.</summary>
     [ParamsSource(nameof(Cases))]
     public string Case { get; set; } = "baby-text/exact/cpu";
 
@@ -32,7 +35,7 @@ public class WhiteningBenchmarks
     private static IEnumerable<string> AllCases()
     {
         string[] backends = ["cpu", "scalar", .. BenchCases.Devices()];
-        foreach (string shape in new[] { "baby-text", "baby-text-steep", "baby-text-flat", "baby-image", "electronics-image", "toy" })
+        foreach (string shape in new[] { "baby-text", "baby-text-steep", "baby-text-flat", "baby-image", "baby-image-iid", "electronics-image", "toy" })
         {
             foreach (string method in new[] { "exact", "randomized" })
             {
@@ -69,14 +72,14 @@ public class WhiteningBenchmarks
     /// <summary>The embedding width d of every case.</summary>
     internal const int Dimension = 64;
 
-    /// <summary>Items × columns of a shape name: baby-text (and its -steep and -flat spectra), baby-image, electronics-image or toy.</summary>
+    /// <summary>Items × columns of a shape name: baby-text (and its -steep and -flat spectra), baby-image (and its i.i.d. -iid), electronics-image or toy.</summary>
     internal static (int Items, int Columns) Shape(string name) => name switch
     {
         "baby-text" or "baby-text-steep" or "baby-text-flat" => (7_050, 384),
-        "baby-image" => (7_050, 4_096),
+        "baby-image" or "baby-image-iid" => (7_050, 4_096),
         "electronics-image" => (63_001, 4_096),
         "toy" => (600, 128),
-        _ => throw new ArgumentException($"Unknown whitening shape '{name}' (baby-text, baby-text-steep, baby-text-flat, baby-image, electronics-image or toy).", nameof(name)),
+        _ => throw new ArgumentException($"Unknown whitening shape '{name}' (baby-text, baby-text-steep, baby-text-flat, baby-image, baby-image-iid, electronics-image or toy).", nameof(name)),
     };
 
     /// <summary>The spectrum of a shape: σ_k ∝ k^-exponent over that many factors.</summary>
@@ -88,12 +91,28 @@ public class WhiteningBenchmarks
         _ => (0.7, 256),
     };
 
-    /// <summary>The suite's features of a shape: <see cref="PowerLawFeatures"/> at its size and spectrum, seed 2026.</summary>
+    /// <summary>The suite's features of a shape: <see cref="PowerLawFeatures"/> at its size and spectrum, seed 2026 (baby-image-iid: <see cref="UniformFeatures"/>).</summary>
     internal static float[] Features(string shape)
     {
         (int items, int columns) = Shape(shape);
+        if (shape == "baby-image-iid")
+        {
+            return UniformFeatures(items, columns, 2026);
+        }
         (double exponent, int factors) = Spectrum(shape);
         return PowerLawFeatures(items, columns, 2026, exponent, factors);
+    }
+
+    /// <summary>Items × columns i.i.d. uniform [0, 1) features from System.Random(seed), row by row.</summary>
+    internal static float[] UniformFeatures(int items, int columns, int seed)
+    {
+        var rng = new Random(seed);
+        var x = new float[(long)items * columns];
+        for (long k = 0; k < x.Length; k++)
+        {
+            x[k] = rng.NextSingle();
+        }
+        return x;
     }
 
     /// <summary>Items × columns features X = A·B + noise + mean, σ_k of A·B ∝ k^-exponent over <paramref name="factors"/> factors.</summary>

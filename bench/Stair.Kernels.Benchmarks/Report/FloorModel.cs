@@ -49,7 +49,7 @@ internal static class CaseSizes
     {
         "toy" => (KnnGraphBenchmarks.ToyItems, KnnGraphBenchmarks.ToyFeatures),
         _ when shape.StartsWith("baby-text", StringComparison.Ordinal) => (7_050, 384),
-        "baby-visual" or "baby-image" => (7_050, 4_096),
+        "baby-visual" or "baby-image" or "baby-image-iid" => (7_050, 4_096),
         "electronics-text" => (63_001, 384),
         "electronics-visual" or "electronics-image" => (63_001, 4_096),
         _ => null,

@@ -102,7 +102,7 @@ internal static class ReportMarkdown
         md.AppendLine("|---|---|---|---:|---:|---:|---:|---|---:|---|---:|---:|");
         foreach (IGrouping<(string Kernel, string Shape), ReportRow> group in report.Rows
             .Where(r => HeadlineKernels.Contains(r.Kernel) && (r.Shape is "baby" or "electronics" or "baby-text" or "baby-text-flat" or "baby-image"
-                or "electronics-image" or "baby, batch 1024" || (report.Mode == ReportMode.Smoke && r.Shape.StartsWith("toy", StringComparison.Ordinal))))
+                or "baby-image-iid" or "electronics-image" or "baby, batch 1024" || (report.Mode == ReportMode.Smoke && r.Shape.StartsWith("toy", StringComparison.Ordinal))))
             .GroupBy(r => (r.Kernel, r.Shape)))
         {
             ReportRow? cpu = group.Where(r => CpuVariants.Contains(r.Variant)).MinBy(r => r.MedianMs);

@@ -107,7 +107,7 @@ internal static class SuiteCatalog
                 return Selection.No;
         }
         bool slowBaseline = name.Variant is "scalar" or "naive"
-            && shape is "baby-visual" or "baby-image" or "knn384" or "rank" or "electronics" or "electronics-image";
+            && shape is "baby-visual" or "baby-image" or "baby-image-iid" or "knn384" or "rank" or "electronics" or "electronics-image";
         return slowBaseline || SlowVariant(suite, name) ? Selection.Once : Selection.Rounds;
     }
 

@@ -66,6 +66,45 @@ internal static class HostMatrixOps
         return t;
     }
 
+    /// <summary>
+    /// r = α·a + β·b + γ·c element by element, in float32 as ((α·a + β·b) + γ·c) (c may be empty when γ = 0): the
+    /// three-term step of the Chebyshev filter. Element-wise IEEE operations, so any vector width gives the same bits.
+    /// </summary>
+    public static void Combine(ReadOnlySpan<float> a, float alpha, ReadOnlySpan<float> b, float beta, ReadOnlySpan<float> c, float gamma, Span<float> r)
+    {
+        int length = r.Length;
+        bool third = gamma != 0;
+        if (a.Length < length || b.Length < length || (third && c.Length < length))
+        {
+            throw new ArgumentException($"Need {length} values in every operand.");
+        }
+        int w = System.Numerics.Vector<float>.Count, p = 0;
+        var va = new System.Numerics.Vector<float>(alpha);
+        var vb = new System.Numerics.Vector<float>(beta);
+        var vc = new System.Numerics.Vector<float>(gamma);
+        if (third)
+        {
+            for (; p <= length - w; p += w)
+            {
+                var s = new System.Numerics.Vector<float>(a[p..]) * va + new System.Numerics.Vector<float>(b[p..]) * vb;
+                (s + new System.Numerics.Vector<float>(c[p..]) * vc).CopyTo(r[p..]);
+            }
+            for (; p < length; p++)
+            {
+                r[p] = a[p] * alpha + b[p] * beta + c[p] * gamma;
+            }
+            return;
+        }
+        for (; p <= length - w; p += w)
+        {
+            (new System.Numerics.Vector<float>(a[p..]) * va + new System.Numerics.Vector<float>(b[p..]) * vb).CopyTo(r[p..]);
+        }
+        for (; p < length; p++)
+        {
+            r[p] = a[p] * alpha + b[p] * beta;
+        }
+    }
+
     private static Tuple<int, int, ulong, float[]>? _lastGaussian;
 
     /// <summary>

@@ -49,6 +49,18 @@ internal abstract class WhiteningDevice : IDisposable
     /// <summary>C = A·Aᵀ, exactly symmetric.</summary>
     public abstract DenseOperand Gram(DenseOperand a);
 
+    /// <summary>
+    /// α·A + β·B + γ·C for operands of one shape (<paramref name="c"/> may be null when γ = 0), as
+    /// <see cref="HostMatrixOps.Combine"/>: on the host by default (n × ℓ blocks, a few MB at most).
+    /// </summary>
+    public virtual DenseOperand Combine(DenseOperand a, double alpha, DenseOperand b, double beta, DenseOperand? c, double gamma)
+    {
+        int length = a.Rows * a.Columns;
+        var r = new float[length];
+        HostMatrixOps.Combine(Download(a), (float)alpha, Download(b), (float)beta, c is null ? [] : Download(c), c is null ? 0f : (float)gamma, r);
+        return Upload(r, a.Rows, a.Columns);
+    }
+
     public virtual void Dispose()
     {
     }
@@ -116,6 +128,15 @@ internal sealed unsafe class CpuWhiteningDevice(SimdTier tier, int threads) : Wh
             }
         }
         return new HostOperand(c, a.Rows, b.Rows, true);
+    }
+
+    public override DenseOperand Combine(DenseOperand a, double alpha, DenseOperand b, double beta, DenseOperand? c, double gamma)
+    {
+        int length = a.Rows * a.Columns;
+        float[] r = Rent(length);
+        HostMatrixOps.Combine(Data(a).AsSpan(0, length), (float)alpha, Data(b).AsSpan(0, length), (float)beta,
+            c is null ? [] : Data(c).AsSpan(0, length), c is null ? 0f : (float)gamma, r.AsSpan(0, length));
+        return new HostOperand(r, a.Rows, a.Columns, true);
     }
 
     public override DenseOperand Gram(DenseOperand a)

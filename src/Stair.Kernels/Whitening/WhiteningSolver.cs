@@ -23,7 +23,7 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
 {
     /// <summary>
     /// Sides up to this size get the dense float64 eigensolver (<see cref="SymmetricEigensolver"/>) on the whole Gram
-    /// matrix; larger ones block subspace iteration (see kernels.md, "Whitening", for the measured crossover).
+    /// matrix; larger ones Chebyshev-filtered block subspace iteration (see kernels.md, "Whitening", for the measured crossover).
     /// </summary>
     internal static int DenseEigenLimit => _denseEigenLimitOverride > 0 ? _denseEigenLimitOverride : DefaultDenseEigenLimit;
 
@@ -46,14 +46,29 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
     /// <summary>What a float32 Gram product can resolve: about sixteen roundings of θ_1.</summary>
     internal const double ResidualFloor = 1e-6;
 
-    /// <summary>Upper bound on block iterations (a safety net; stagnation at the rounding floor also stops it).</summary>
+    /// <summary>Upper bound on Rayleigh–Ritz steps (a safety net; stagnation at the rounding floor also stops it).</summary>
     internal const int MaxEigenIterations = 100;
+
+    /// <summary>Upper bound on products with the Gram matrix (the other safety net: the filter takes up to <see cref="MaxFilterDegree"/> per step).</summary>
+    internal const int MaxEigenProducts = 200;
+
+    /// <summary>
+    /// The filter may raise the top Ritz direction at most this far above the damped ones (T_m(x_1)): the filtered
+    /// block is float32, so a wanted column whose own direction ends far below its share of the top one loses digits.
+    /// </summary>
+    internal const double FilterGrowth = 1e4;
+
+    /// <summary>Most products between two Rayleigh–Ritz steps.</summary>
+    internal const int MaxFilterDegree = 16;
 
     /// <summary>Eigenvalues of a Gram matrix below this fraction of the largest are directions of rounding, not data.</summary>
     private const double DependentDirection = 1e-10;
 
     /// <summary>Iterations the last block eigen-solve took (0 for the dense solver): for benchmarks and tests.</summary>
     internal int LastIterations { get; private set; }
+
+    /// <summary>Products with the n × n Gram matrix the last block eigen-solve took: for benchmarks and tests.</summary>
+    internal int LastProducts { get; private set; }
 
     /// <summary>Left singular vectors and singular values of the centered features, t ≤ min(d, items, columns) of them.</summary>
     public Factorization Factor(ReadOnlyMemory<float> features, int items, int columns)
@@ -166,11 +181,12 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
     }
 
 
-    // The top-t eigenvectors (tall n × k) of the symmetric n × n matrix g: dense solver for small n, else block
-    // subspace iteration with Rayleigh–Ritz each step, to a residual of ResidualTolerance·θ_1.
-    private (float[] Tall, int K) TopEigenvectors(DenseOperand g, int n, int t)
+    // The top-t eigenvectors (tall n × k) of the symmetric n × n matrix g: dense solver for small n, else
+    // Chebyshev-filtered block subspace iteration with Rayleigh–Ritz each step, to a residual of ResidualTolerance·θ_j.
+    internal (float[] Tall, int K) TopEigenvectors(DenseOperand g, int n, int t)
     {
         LastIterations = 0;
+        LastProducts = 0;
         if (n <= DenseEigenLimit)
         {
             float[] gh = device.Download(g);
@@ -189,8 +205,8 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
                 System.Buffers.ArrayPool<double>.Shared.Return(gd);
             }
         }
-        // Block 2t: each step shrinks the error of pair j by θ_{ℓ+1}/θ_j, so a wide block converges in a few steps
-        // instead of many.
+        // Block ℓ = max(2t, t + 16), Rayleigh–Ritz, then a Chebyshev filter of the Ritz vectors (see Filter): pair j's
+        // error outside the block shrinks by T_m((θ_j − c)/e) per m products instead of (θ_{ℓ+1}/θ_j)^m.
         int width = Math.Min(n, Math.Max(2 * t, t + 16));
         var history = new List<double>();
         DenseOperand? q;
@@ -198,11 +214,13 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
         using (DenseOperand start = device.Upload(HostMatrixOps.SharedGaussian(width, n, options.Seed), width, n))
         {
             (q, l) = Orthonormalize(device.Product(g, start));
+            LastProducts++;
         }
         while (q is not null)
         {
             LastIterations++;
             DenseOperand y = Apply(g, q);                                        // G·Q (n × ℓ)
+            LastProducts++;
             // Qᵀ G Q, symmetric in exact arithmetic: its upper triangle is computed and mirrored.
             double[] h = ThinAlgebra.TransposedProduct(device.Download(q), l, device.Download(y), l, n, device.HostThreads, device.HostTier, symmetric: true);
             (double[] theta, double[] w) = SymmetricEigensolver.Top(h, l, l, device.HostTier);
@@ -226,15 +244,17 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
                 }
             }
             double worst = 0;   // the largest residual in units of its pair's target
+            var ratios = new double[k];
             for (int j = 0; j < k; j++)
             {
                 double target = Math.Max(ResidualTolerance * Math.Abs(theta[j]), ResidualFloor * theta[0]);
-                worst = Math.Max(worst, Math.Sqrt(sums[j]) / target);
+                ratios[j] = Math.Sqrt(sums[j]) / target;
+                worst = Math.Max(worst, ratios[j]);
             }
             history.Add(worst);
             // Stagnation: less than 5 % progress over three steps means rounding, not the iteration, limits it.
             bool stalled = history.Count > 3 && worst > 0.95 * history[^4];
-            if (theta[0] <= 0 || worst <= 1 || stalled || LastIterations >= MaxEigenIterations)
+            if (theta[0] <= 0 || worst <= 1 || stalled || LastIterations >= MaxEigenIterations || LastProducts >= MaxEigenProducts)
             {
                 BlockStepsOnThread += LastIterations;
                 gr.Dispose();
@@ -246,11 +266,76 @@ internal sealed class WhiteningSolver(WhiteningDevice device, WhiteningOptions o
                 ritz.Dispose();
                 return (result, k);
             }
-            ritz.Dispose();
-            // G·(Ritz vectors): nearly orthogonal columns of norms θ_j, so one scaled CholQR pass makes them orthonormal.
-            (q, l) = Orthonormalize(gr, passes: 1);
+            int degree = FilterDegree(theta, l, ratios);
+            LastProducts += degree - 1;
+            // The filtered Ritz vectors: nearly orthogonal columns (each ≈ p(θ_j)·v_j), so one scaled CholQR pass makes
+            // them orthonormal.
+            (q, l) = Orthonormalize(Filter(g, ritz, gr, theta[0], theta[l - 1], degree), passes: 1);
         }
         return ([], 0);
+    }
+
+    /// <summary>
+    /// The Chebyshev filter's degree after a Rayleigh–Ritz step with Ritz values θ (descending, ℓ of them) and wanted
+    /// pairs' residuals in units of their targets: the fewest degrees that would bring every wanted residual to its
+    /// target (pair j shrinks by T_m(x_j), x_j = (θ_j − c)/e on the damped interval [0, θ_ℓ]), but no more than keeps
+    /// the top pair's growth T_m(x_1) ≤ <see cref="FilterGrowth"/> and m ≤ <see cref="MaxFilterDegree"/>.
+    /// </summary>
+    internal static int FilterDegree(double[] theta, int l, double[] ratios)
+    {
+        double c = 0.5 * Math.Max(0, theta[l - 1]), e = c;
+        if (!(e > 0) || !(theta[0] > theta[l - 1]))
+        {
+            return 1;
+        }
+        double top = (theta[0] - c) / e;
+        int cap = (int)Math.Clamp(Math.Floor(Math.Acosh(FilterGrowth) / Math.Acosh(top)), 1, MaxFilterDegree);
+        double need = 1;
+        for (int j = 0; j < ratios.Length; j++)
+        {
+            if (ratios[j] > 1)
+            {
+                double x = (theta[j] - c) / e;
+                need = Math.Max(need, x > 1 ? Math.Ceiling(Math.Acosh(ratios[j]) / Math.Acosh(x)) : double.PositiveInfinity);
+            }
+        }
+        return (int)Math.Min(cap, need);
+    }
+
+    /// <summary>
+    /// p_m(G)·X for the Ritz vectors X (tall n × ℓ) with G·X already at hand (<paramref name="gx"/>), consuming both:
+    /// p_m(λ) = T_m((λ − c)/e)/T_m((θ_1 − c)/e), the Chebyshev polynomial of the damped interval [0, θ_ℓ] (c = e = θ_ℓ/2;
+    /// G is a Gram matrix, so 0 bounds its spectrum from below) scaled to 1 at the top Ritz value, by the scaled
+    /// three-term recurrence (Zhou &amp; Saad 2007): σ_1 = e/(θ_1 − c), σ_{k+1} = 1/(2/σ_1 − σ_k),
+    /// Y_{k+1} = (2σ_{k+1}/e)(G − c)Y_k − σ_kσ_{k+1}Y_{k−1}. Unwanted directions (λ ≤ θ_ℓ) end below 1/T_m(x_1) of the
+    /// top one; m − 1 products with G. Degree 1 (or θ_ℓ ≤ 0) is the shifted power step (G − c)X/(θ_1 − c).
+    /// </summary>
+    private DenseOperand Filter(DenseOperand g, DenseOperand x, DenseOperand gx, double top, double edge, int degree)
+    {
+        double c = 0.5 * Math.Max(0, edge), e = c;
+        DenseOperand current = device.Combine(gx, 1 / (top - c), x, -c / (top - c), null, 0);
+        gx.Dispose();
+        if (degree <= 1 || !(e > 0) || !(top > edge))
+        {
+            x.Dispose();
+            return current;
+        }
+        double first = e / (top - c), sigma = first;
+        DenseOperand previous = x;
+        for (int step = 1; step < degree; step++)
+        {
+            double next = 1 / (2 / first - sigma);
+            double alpha = 2 * next / e;
+            DenseOperand product = Apply(g, current);
+            DenseOperand following = device.Combine(product, alpha, current, -alpha * c, previous, -sigma * next);
+            product.Dispose();
+            previous.Dispose();
+            previous = current;
+            current = following;
+            sigma = next;
+        }
+        previous.Dispose();
+        return current;
     }
 
     /// <summary>
