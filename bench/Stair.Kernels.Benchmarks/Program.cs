@@ -2,6 +2,7 @@
 //   dotnet run -c Release --project bench/Stair.Kernels.Benchmarks -- --filter '*'        (BenchmarkDotNet, one filter at a time)
 //   dotnet run -c Release --project bench/Stair.Kernels.Benchmarks -- report [--mode …]   (the report: scripts/bench.sh)
 //   dotnet run -c Release --project bench/Stair.Kernels.Benchmarks -- scale [--interactions N …] (big graphs: scripts/scale.sh)
+//   mpiexec -n R dotnet …/Stair.Kernels.Benchmarks.dll distributed [--shape …]      (ranks vs threads: scripts/bench-distributed.sh)
 // The suites carry no iteration counts of their own: the report sets them per mode, and a plain run gets the
 // default job below (2 warm-ups, 7 iterations), which any job on the command line (--job short, --iterationCount N) replaces.
 using BenchmarkDotNet.Configs;
@@ -12,6 +13,10 @@ using Stair.Kernels.Benchmarks.Report;
 if (args.Length > 0 && args[0] == "report")
 {
     return ReportCommand.Run(args[1..]);
+}
+if (args.Length > 0 && args[0] == "distributed")
+{
+    return Stair.Kernels.Benchmarks.Distributed.DistributedCommand.Run(args[1..]);
 }
 if (args.Length > 0 && args[0] == "scale")
 {

@@ -9,6 +9,15 @@ using Stair.Kernels.Cpu.Propagation;
 
 namespace Stair.Kernels.Distributed;
 
+/// <summary>Where one distributed call's time went on one rank.</summary>
+/// <param name="Total">Seconds from the call's start to its end (argument agreement included).</param>
+/// <param name="Compute">Seconds in the local products (interior and boundary rows).</param>
+/// <param name="Wait">Seconds waiting for the halo after the interior rows were done (exchange not hidden).</param>
+/// <param name="Copy">Seconds packing send rows and reordering tables.</param>
+/// <param name="BytesSent">Halo bytes this rank sent, all layers.</param>
+/// <param name="BytesReceived">Halo bytes this rank received, all layers.</param>
+public sealed record DistributedTimings(double Total, double Compute, double Wait, double Copy, long BytesSent, long BytesReceived);
+
 /// <summary>
 /// A square sparse matrix (Ã, S̃) partitioned over the ranks of an <see cref="MpiComm"/> for
 /// <see cref="DistributedPropagation"/>: every rank holds its block of rows, the plan of its halo
@@ -61,6 +70,9 @@ public sealed class DistributedPlan
 
     /// <summary>Own rows that read no remote row (computed while the halo is in flight).</summary>
     public int InteriorRows(bool transpose = false) => (transpose ? Transposed : Forward).InteriorCount;
+
+    /// <summary>Where the last call's time went on this rank (seconds, bytes); updated by every call.</summary>
+    public DistributedTimings LastCall { get; internal set; } = new(0, 0, 0, 0, 0, 0);
 
     internal Direction Forward { get; }
 

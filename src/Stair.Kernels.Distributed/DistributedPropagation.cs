@@ -4,6 +4,8 @@
 // table, the interior rows are computed meanwhile, then the boundary rows. The layers are the
 // single-process kernel's (Propagation.LayerUnchecked), so every rank's rows are bitwise what one
 // process computes on the whole graph.
+using System.Diagnostics;
+
 namespace Stair.Kernels.Distributed;
 
 /// <summary>
@@ -25,8 +27,9 @@ public static unsafe class DistributedPropagation
     public static void Spmm(DistributedPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, bool transpose = false)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        long start = Stopwatch.GetTimestamp();
         CheckCollective(plan, input, output, width, 0, [], transpose ? 1 : 0);
-        Run(plan, input, output, width, 0, [], transpose);
+        Run(plan, input, output, width, 0, [], transpose, start);
     }
 
     /// <summary>This rank's rows of FSC (<see cref="Propagation.Fsc"/>) of the whole graph, given its rows of E.</summary>
@@ -39,8 +42,9 @@ public static unsafe class DistributedPropagation
     public static void Fsc(DistributedPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, int layers, ReadOnlySpan<float> beta)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        long start = Stopwatch.GetTimestamp();
         CheckCollective(plan, input, output, width, layers, beta, 2);
-        Run(plan, input, output, width, layers, beta, transpose: false);
+        Run(plan, input, output, width, layers, beta, transpose: false, start);
     }
 
     /// <summary>This rank's rows of FSC's gradient (<see cref="Propagation.FscBackward"/>): FSC with Aᵀ.</summary>
@@ -53,8 +57,9 @@ public static unsafe class DistributedPropagation
     public static void FscBackward(DistributedPlan plan, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int width, int layers, ReadOnlySpan<float> beta)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        long start = Stopwatch.GetTimestamp();
         CheckCollective(plan, outputGradient, inputGradient, width, layers, beta, 3);
-        Run(plan, outputGradient, inputGradient, width, layers, beta, transpose: true);
+        Run(plan, outputGradient, inputGradient, width, layers, beta, transpose: true, start);
     }
 
     // Local checks first; then every rank learns every rank's verdict and call, so a bad argument or a rank
@@ -92,14 +97,17 @@ public static unsafe class DistributedPropagation
                 $"while this rank called operation {mine[0]} (width {mine[1]}, {mine[2]} layers, β hash {mine[3]:x}, plan {mine[4]:x16}); every rank must make the same call on the same plan.");
     }
 
-    private static void Run(DistributedPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, int layers, ReadOnlySpan<float> beta, bool transpose)
+    private static void Run(DistributedPlan plan, ReadOnlySpan<float> input, Span<float> output, int width, int layers, ReadOnlySpan<float> beta, bool transpose,
+        long start)
     {
         bool fsc = beta.Length > 0 || layers > 0;
         if (fsc && layers == 0)
         {
             input.CopyTo(output);
+            plan.LastCall = new DistributedTimings(Stopwatch.GetElapsedTime(start).TotalSeconds, 0, 0, 0, 0, 0);
             return;
         }
+        var clock = new Clock();
         DistributedPlan.Direction direction = transpose ? plan.Transposed : plan.Forward;
         DistributedPlan.Workspace w = plan.WorkspaceFor(width);
         int rows = plan.LocalRows;
@@ -118,33 +126,47 @@ public static unsafe class DistributedPropagation
         fixed (float* send = w.Send.Span)
         {
             // Own rows into plan order: the first layer's gather source (and FSC's seed).
+            long t = Stopwatch.GetTimestamp();
             Permute(direction.Order, x, extA, width, toPlanOrder: true);
             if (fsc)
             {
                 Buffer.MemoryCopy(extA, seed, (long)rows * width * sizeof(float), (long)rows * width * sizeof(float));
             }
+            clock.Copy += Stopwatch.GetTimestamp() - t;
             float* source = extA, target = extB;
             int steps = fsc ? layers : 1;
             for (int l = 1; l <= steps; l++)
             {
                 Propagation.LayerMode mode = !fsc ? Propagation.LayerMode.Store : l == steps ? Propagation.LayerMode.Last : Propagation.LayerMode.Inner;
-                Layer(plan.Comm, direction, source, target, seed, b, c, send, width, mode, l);
+                Layer(plan.Comm, direction, source, target, seed, b, c, send, width, mode, l, ref clock);
                 float* swap = source;
                 source = target;
                 target = swap;
             }
             // source now holds the last layer's rows in plan order.
+            t = Stopwatch.GetTimestamp();
             Permute(direction.Order, source, y, width, toPlanOrder: false);
+            clock.Copy += Stopwatch.GetTimestamp() - t;
         }
+        static double Seconds(long ticks) => (double)ticks / Stopwatch.Frequency;
+        plan.LastCall = new DistributedTimings(Stopwatch.GetElapsedTime(start).TotalSeconds, Seconds(clock.Compute), Seconds(clock.Wait), Seconds(clock.Copy),
+            clock.Sent * sizeof(float), clock.Received * sizeof(float));
+    }
+
+    // Ticks per part of a call, and floats moved.
+    private struct Clock
+    {
+        public long Compute, Wait, Copy, Sent, Received;
     }
 
     // One product layer: exchange the halo of `source` (own rows in plan order) while the interior rows are
     // computed into `target`, then the boundary rows.
     private static void Layer(MpiComm comm, DistributedPlan.Direction d, float* source, float* target, float* seed, float* beta, float* scale,
-        float* send, int width, Propagation.LayerMode mode, int layer)
+        float* send, int width, Propagation.LayerMode mode, int layer, ref Clock clock)
     {
         int rows = d.Rows, size = comm.Size;
         long rowBytes = (long)width * sizeof(float);
+        long t0 = Stopwatch.GetTimestamp();
         for (int t = 0; t < d.SendRows.Length; t++)
         {
             Buffer.MemoryCopy(source + (long)d.SendRows[t] * width, send + (long)t * width, rowBytes, rowBytes);
@@ -168,10 +190,19 @@ public static unsafe class DistributedPropagation
                 sent += d.SendCounts[q];
             }
         }
+        long t1 = Stopwatch.GetTimestamp();
         Propagation.LayerUnchecked(d.Interior, source, target, seed, beta, scale, width, mode);
+        long t2 = Stopwatch.GetTimestamp();
         comm.WaitAll(requests[..posted], $"the halo of layer {layer} ({received - rows} rows in, {sent} rows out)");
+        long t3 = Stopwatch.GetTimestamp();
         long offset = (long)d.InteriorCount * width;
         Propagation.LayerUnchecked(d.Boundary, source, target + offset, seed + offset, beta, scale, width, mode);
+        long t4 = Stopwatch.GetTimestamp();
+        clock.Copy += t1 - t0;
+        clock.Compute += (t2 - t1) + (t4 - t3);
+        clock.Wait += t3 - t2;
+        clock.Sent += sent * width;
+        clock.Received += (received - rows) * width;
     }
 
     private static void Permute(int[] order, float* from, float* to, int width, bool toPlanOrder)
