@@ -125,28 +125,46 @@ public static unsafe class DistributedPropagation
         fixed (float* seed = w.Seed.Span)
         fixed (float* send = w.Send.Span)
         {
-            // Own rows into plan order: the first layer's gather source (and FSC's seed).
-            long t = Stopwatch.GetTimestamp();
-            Permute(direction.Order, x, extA, width, toPlanOrder: true);
-            if (fsc)
-            {
-                Buffer.MemoryCopy(extA, seed, (long)rows * width * sizeof(float), (long)rows * width * sizeof(float));
-            }
-            clock.Copy += Stopwatch.GetTimestamp() - t;
-            float* source = extA, target = extB;
             int steps = fsc ? layers : 1;
-            for (int l = 1; l <= steps; l++)
+            if (direction.HaloRows == 0 && direction.SendRows.Length == 0 && direction.InteriorCount == rows)
             {
-                Propagation.LayerMode mode = !fsc ? Propagation.LayerMode.Store : l == steps ? Propagation.LayerMode.Last : Propagation.LayerMode.Inner;
-                Layer(plan.Comm, direction, source, target, seed, b, c, send, width, mode, l, ref clock);
-                float* swap = source;
-                source = target;
-                target = swap;
+                // Nothing to exchange and every row interior (one rank, or a block no other block touches):
+                // plan order is row order, so the layers run on the caller's tables without reordering.
+                float* from = x;
+                for (int l = 1; l <= steps; l++)
+                {
+                    Propagation.LayerMode mode = !fsc ? Propagation.LayerMode.Store : l == steps ? Propagation.LayerMode.Last : Propagation.LayerMode.Inner;
+                    float* to = l == steps ? y : (l % 2 == 1 ? extA : extB);
+                    long t0 = Stopwatch.GetTimestamp();
+                    Propagation.LayerUnchecked(direction.Interior, from, to, x, b, c, width, mode);
+                    clock.Compute += Stopwatch.GetTimestamp() - t0;
+                    from = to;
+                }
             }
-            // source now holds the last layer's rows in plan order.
-            t = Stopwatch.GetTimestamp();
-            Permute(direction.Order, source, y, width, toPlanOrder: false);
-            clock.Copy += Stopwatch.GetTimestamp() - t;
+            else
+            {
+                // Own rows into plan order: the first layer's gather source (and FSC's seed).
+                long t = Stopwatch.GetTimestamp();
+                Permute(direction.Order, x, extA, width, toPlanOrder: true);
+                if (fsc)
+                {
+                    Buffer.MemoryCopy(extA, seed, (long)rows * width * sizeof(float), (long)rows * width * sizeof(float));
+                }
+                clock.Copy += Stopwatch.GetTimestamp() - t;
+                float* source = extA, target = extB;
+                for (int l = 1; l <= steps; l++)
+                {
+                    Propagation.LayerMode mode = !fsc ? Propagation.LayerMode.Store : l == steps ? Propagation.LayerMode.Last : Propagation.LayerMode.Inner;
+                    Layer(plan.Comm, direction, source, target, seed, b, c, send, width, mode, l, ref clock);
+                    float* swap = source;
+                    source = target;
+                    target = swap;
+                }
+                // source now holds the last layer's rows in plan order.
+                t = Stopwatch.GetTimestamp();
+                Permute(direction.Order, source, y, width, toPlanOrder: false);
+                clock.Copy += Stopwatch.GetTimestamp() - t;
+            }
         }
         static double Seconds(long ticks) => (double)ticks / Stopwatch.Frequency;
         plan.LastCall = new DistributedTimings(Stopwatch.GetElapsedTime(start).TotalSeconds, Seconds(clock.Compute), Seconds(clock.Wait), Seconds(clock.Copy),
