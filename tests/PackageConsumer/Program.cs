@@ -1,8 +1,10 @@
-// Uses the three Stair.Kernels packages the way an outside program would (PackageReference only):
+// Uses the four Stair.Kernels packages the way an outside program would (PackageReference only):
 // builds graphs with GraphBuilder, runs FSC forward and backward on the host and on a CPU ComputeContext,
 // checks them against Stair.Kernels.Validation's float64 reference, and round-trips a table through
-// a .npy file with Stair.Kernels.IO. Prints one line per check; exits 1 when any check fails.
+// a .npy file with Stair.Kernels.IO, and runs FSC as a one-rank MPI job with Stair.Kernels.Distributed
+// (where an MPI library is installed). Prints one line per check; exits 1 when any check fails.
 using Stair.Kernels;
+using Stair.Kernels.Distributed;
 using Stair.Kernels.IO;
 using Stair.Kernels.Validation;
 
@@ -19,6 +21,7 @@ Check("graph builders", userItem.Rows == Users + Items && userItem.NonZeros == 4
     $"user-item {userItem.Rows} rows, {userItem.NonZeros} entries; directed {directed.NonZeros} entries");
 
 float[] beta = StepwiseWeights.Forward(Width, gamma: 0.1);
+MpiSession? mpi = null;
 foreach ((string name, CsrMatrix a) in new[] { ("user-item", userItem), ("directed", directed) })
 {
     float[] input = SyntheticGraphs.UniformTable(a.Rows * Width, seed: 11);
@@ -55,6 +58,27 @@ foreach ((string name, CsrMatrix a) in new[] { ("user-item", userItem), ("direct
     {
         Check("backward differs from forward on A ≠ Aᵀ", !forward.AsSpan().SequenceEqual(backward), "as it must");
     }
+
+    // One rank of MPI (a singleton job) gives the host's bits; without an MPI library the package says what to install.
+    MpiComm? world = null;
+    try
+    {
+        mpi = MpiSession.Initialize();
+        world = mpi.World;
+    }
+    catch (MpiUnavailableException missing)
+    {
+        Console.WriteLine($"skip distributed FSC ({name}): {missing.Message}");
+    }
+    if (world is not null)
+    {
+        var distributed = DistributedPlan.Partition(world, a);
+        var output = new float[input.Length];
+        DistributedPropagation.Fsc(distributed, input, output, Width, Layers, beta);
+        Check($"distributed FSC forward, 1 rank ({name})", output.AsSpan().SequenceEqual(forward), "bitwise equal to Propagation.Fsc");
+        DistributedPropagation.FscBackward(distributed, input, output, Width, Layers, beta);
+        Check($"distributed FSC backward, 1 rank ({name})", output.AsSpan().SequenceEqual(backward), "bitwise equal to Propagation.FscBackward");
+    }
 }
 
 // A table through a .npy file and back.
@@ -75,6 +99,7 @@ finally
     Directory.Delete(directory, recursive: true);
 }
 
+mpi?.Dispose();
 Console.WriteLine(failures == 0 ? "package consumer: all checks passed" : $"package consumer: {failures} check(s) FAILED");
 return failures == 0 ? 0 : 1;
 

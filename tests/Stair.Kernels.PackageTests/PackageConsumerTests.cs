@@ -1,4 +1,4 @@
-// The packages as an outside program sees them: pack the three library projects (already built by
+// The packages as an outside program sees them: pack the four library projects (already built by
 // `dotnet test`, so pack -no-build) into a temporary folder feed under a version no earlier run used,
 // then build tests/PackageConsumer against that feed (plus the machine's usual NuGet sources) and run it.
 using System.Diagnostics;
@@ -10,7 +10,7 @@ namespace Stair.Kernels.PackageTests;
 
 public sealed class PackageConsumerTests(ITestOutputHelper output)
 {
-    private static readonly string[] PackageIds = ["Stair.Kernels", "Stair.Kernels.IO", "Stair.Kernels.Validation"];
+    private static readonly string[] PackageIds = ["Stair.Kernels", "Stair.Kernels.Distributed", "Stair.Kernels.IO", "Stair.Kernels.Validation"];
     private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(5);
 
     [Fact]
