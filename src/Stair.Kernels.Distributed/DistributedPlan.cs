@@ -94,7 +94,7 @@ public sealed class DistributedPlan
         long hash = problem is null ? Hash(matrix) : 0;
         Agree(comm, problem, [matrix.Rows, hash], "graph",
             (rank, mine, theirs) => $"rank {rank} holds a {theirs[0]}-node graph with hash {theirs[1]:x16}, this rank a {mine[0]}-node graph with hash {mine[1]:x16}: every rank must pass the same graph.");
-        int[] bounds = Bounds(matrix.RowOffsets, comm.Size);
+        int[] bounds = RowPartition.Split(matrix.RowOffsets, comm.Size); // the CPU pool's cost model: entries + 2 per row
         int start = bounds[comm.Rank], end = bounds[comm.Rank + 1];
         CsrMatrix local = Slice(matrix, start, end);
         bool symmetric = matrix.IsSymmetric();
@@ -189,36 +189,6 @@ public sealed class DistributedPlan
             }
         }
         return values;
-    }
-
-    // Contiguous blocks of rows, one per rank, with about equal cost = entries + 2 per row (a rank may get none).
-    internal static int[] Bounds(ReadOnlySpan<long> rowOffsets, int parts)
-    {
-        int rows = rowOffsets.Length - 1;
-        var bounds = new int[parts + 1];
-        long total = rowOffsets[rows] + 2L * rows;
-        int row = 0;
-        for (int p = 1; p < parts; p++)
-        {
-            long target = total * p / parts;
-            int lo = row, hi = rows;
-            while (lo < hi)
-            {
-                int mid = (int)(((uint)lo + (uint)hi) >> 1);
-                if (rowOffsets[mid] + 2L * mid < target)
-                {
-                    lo = mid + 1;
-                }
-                else
-                {
-                    hi = mid;
-                }
-            }
-            row = lo;
-            bounds[p] = row;
-        }
-        bounds[parts] = rows;
-        return bounds;
     }
 
     // Rows [start, end) of m, all its columns.

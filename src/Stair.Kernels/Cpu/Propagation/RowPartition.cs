@@ -21,6 +21,16 @@ internal static class RowPartition
         {
             parts = 1;
         }
+        return Split(rowPointers, parts);
+    }
+
+    /// <summary>
+    /// Exactly <paramref name="parts"/> contiguous parts of about equal cost (boundaries, length parts + 1); with
+    /// more parts than rows some are empty (the distributed plan's ranks without rows).
+    /// </summary>
+    public static int[] Split(ReadOnlySpan<long> rowPointers, int parts)
+    {
+        int rows = rowPointers.Length - 1;
         var bounds = new int[parts + 1];
         long total = rowPointers[rows] + RowCharge * rows;
         int row = 0;
