@@ -58,19 +58,17 @@ public class FilteredSubspaceIterationTests(ITestOutputHelper output)
         return x;
     }
 
-    // Q·diag(λ)·Qᵀ in float64 (Q orthogonal from MathNet's QR of a Gaussian matrix), rounded to float32.
+    // Q·diag(λ)·Qᵀ in float64 (SymmetricEigensolverTests.WithSpectrum), symmetrized and rounded to float32.
     private static float[] Designed(double[] spectrum, ulong seed)
     {
         int n = spectrum.Length;
-        float[] r = HostMatrixOps.Gaussian(n, n, seed);
-        Matrix<double> q = Matrix<double>.Build.Dense(n, n, (i, j) => r[i * n + j]).QR().Q;
-        Matrix<double> a = q * Matrix<double>.Build.DenseOfDiagonalArray(spectrum) * q.Transpose();
+        double[] a = SymmetricEigensolverTests.WithSpectrum(spectrum, seed);
         var g = new float[n * n];
         for (int i = 0; i < n; i++)
         {
             for (int j = 0; j < n; j++)
             {
-                g[i * n + j] = (float)(0.5 * (a[i, j] + a[j, i]));
+                g[i * n + j] = (float)(0.5 * (a[i * n + j] + a[j * n + i]));
             }
         }
         return g;

@@ -24,7 +24,7 @@ public class SymmetricEigensolverTests
     }
 
     // Q·diag(λ)·Qᵀ with an orthogonal Q from MathNet's QR of a Gaussian matrix.
-    private static double[] WithSpectrum(double[] spectrum, ulong seed)
+    internal static double[] WithSpectrum(double[] spectrum, ulong seed)
     {
         int n = spectrum.Length;
         float[] g = HostMatrixOps.Gaussian(n, n, seed);
