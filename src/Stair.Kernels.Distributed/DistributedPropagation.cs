@@ -223,6 +223,48 @@ public static unsafe class DistributedPropagation
         clock.Received += (received - rows) * width;
     }
 
+    /// <summary>
+    /// The halo exchange of one layer alone (pack, send, receive, wait; no product): the floor the
+    /// exchange part of a layer is measured against (bench "distributed"). Collective. Returns seconds.
+    /// </summary>
+    internal static double ExchangeOnly(DistributedPlan plan, int width, bool transpose = false)
+    {
+        DistributedPlan.Direction d = transpose ? plan.Transposed : plan.Forward;
+        DistributedPlan.Workspace w = plan.WorkspaceFor(width);
+        MpiComm comm = plan.Comm;
+        long start = Stopwatch.GetTimestamp();
+        fixed (float* source = w.ExtendedA.Span)
+        fixed (float* send = w.Send.Span)
+        {
+            long rowBytes = (long)width * sizeof(float);
+            for (int t = 0; t < d.SendRows.Length; t++)
+            {
+                Buffer.MemoryCopy(source + (long)d.SendRows[t] * width, send + (long)t * width, rowBytes, rowBytes);
+            }
+            var requests = new int[2 * comm.Size];
+            int posted = 0;
+            long received = d.Rows, sent = 0;
+            for (int q = 0; q < comm.Size; q++)
+            {
+                if (d.ReceiveCounts[q] > 0)
+                {
+                    requests[posted++] = comm.ReceiveFloats(source + received * width, (long)d.ReceiveCounts[q] * width, q, Tag);
+                    received += d.ReceiveCounts[q];
+                }
+            }
+            for (int q = 0; q < comm.Size; q++)
+            {
+                if (d.SendCounts[q] > 0)
+                {
+                    requests[posted++] = comm.SendFloats(send + sent * width, (long)d.SendCounts[q] * width, q, Tag);
+                    sent += d.SendCounts[q];
+                }
+            }
+            comm.WaitAll(requests.AsSpan(0, posted), "the halo (exchange only)");
+        }
+        return Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+
     private static void Permute(int[] order, float* from, float* to, int width, bool toPlanOrder)
     {
         long rowBytes = (long)width * sizeof(float);

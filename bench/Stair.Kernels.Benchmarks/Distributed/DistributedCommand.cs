@@ -2,7 +2,8 @@
 // interleaved): every rank builds the suite's synthetic graph, partitions it, and times SpMM and FSC
 // (d = 64, L = 3) over repeated calls. Rank 0 prints one line per kernel: the median wall time of a call,
 // and, summed over the ranks and averaged per call, time in products, halo wait not hidden behind the
-// interior rows, copies, and halo bytes per layer.
+// interior rows, copies, and halo bytes per layer; then the floor of the exchange part: the same halo moved
+// alone (pack, send, receive, wait; no product running), median over the repeats.
 //
 //   mpiexec -n R dotnet Stair.Kernels.Benchmarks.dll distributed [--shape baby|electronics] [--threads T] [--repeats N]
 using System.Globalization;
@@ -85,6 +86,23 @@ public static class DistributedCommand
                     $"per rank: compute {sums[0] / per * 1e3:F2} ms, halo wait {sums[1] / per * 1e3:F2} ms, copies {sums[2] / per * 1e3:F2} ms; " +
                     $"halo {sent / layers / 1e6:F2} MB per layer (all ranks), {plan.HaloRows():N0} rows into rank 0, interior rows of rank 0 {plan.InteriorRows():N0} of {plan.LocalRows:N0}"));
             }
+        }
+        var exchange = new List<double>();
+        for (int k = 0; k < repeats + 2; k++)
+        {
+            comm.Barrier();
+            double[] seconds = [DistributedPropagation.ExchangeOnly(plan, D)];
+            comm.AllReduceSum(seconds.AsSpan());
+            if (k >= 2)
+            {
+                exchange.Add(seconds[0] / comm.Size);
+            }
+        }
+        exchange.Sort();
+        if (comm.Rank == 0)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{shape} halo exchange alone ranks {comm.Size}: median {exchange[exchange.Count / 2] * 1e3:F2} ms per layer (min {exchange[0] * 1e3:F2}, max {exchange[^1] * 1e3:F2})"));
         }
         return 0;
     }
