@@ -32,8 +32,11 @@ public sealed class DistributedPlan
 {
     private readonly Dictionary<int, Workspace> _workspaces = [];
 
-    private DistributedPlan(MpiComm comm, int nodes, int rowStart, int rows, Direction forward, Direction transposed, bool symmetric, long hash)
+    private DistributedPlan(MpiComm comm, int nodes, int rowStart, int rows, Direction forward, Direction transposed, bool symmetric, long hash,
+        int[] bounds, CpuOptions options)
     {
+        Bounds = bounds;
+        Options = options;
         Comm = comm;
         Nodes = nodes;
         RowStart = rowStart;
@@ -75,6 +78,39 @@ public sealed class DistributedPlan
     public DistributedTimings LastCall { get; internal set; } = new(0, 0, 0, 0, 0, 0);
 
     internal Direction Forward { get; }
+
+    /// <summary>Rank q owns rows [Bounds[q], Bounds[q + 1]).</summary>
+    internal int[] Bounds { get; }
+
+    /// <summary>The SIMD tier and threads of this rank's local products.</summary>
+    internal CpuOptions Options { get; }
+
+    /// <summary>The first row rank <paramref name="rank"/> owns (its block ends where the next rank's starts; <see cref="Nodes"/> after the last).</summary>
+    public int RowStartOf(int rank)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rank);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(rank, Comm.Size);
+        return Bounds[rank];
+    }
+
+    /// <summary>The rank that owns <paramref name="row"/>.</summary>
+    public int OwnerOf(int row)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(row);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(row, Nodes);
+        return Owner(Bounds, row);
+    }
+
+    internal static int Owner(int[] bounds, int row)
+    {
+        int q = Array.BinarySearch(bounds, row);
+        q = q >= 0 ? q : ~q - 1;
+        while (bounds[q + 1] <= row)
+        {
+            q++; // past ranks that own no rows
+        }
+        return q;
+    }
 
     internal Direction Transposed { get; }
 
@@ -126,18 +162,22 @@ public sealed class DistributedPlan
             problem = $"rank {comm.Rank}: its blocks have {local.Columns} (and {localTransposed?.Columns} transposed) columns, not the graph's {nodes}.";
         }
         // Every rank learns every block: contiguous, covering [0, nodes), same size everywhere.
-        long[] all = Agree(comm, problem, [nodes, rowStart, local.Rows, localTransposed is null ? 1 : 0], "partition", null);
+        const int Fields = 5;
+        long[] all = Agree(comm, problem, [nodes, rowStart, local.Rows, localTransposed is null ? 1 : 0, hash], "partition", null);
         long next = 0;
+        ulong agreed = 0xC2B2AE3D27D4EB4FUL; // one hash on every rank: of each rank's hash, in rank order
         for (int q = 0; q < comm.Size; q++)
         {
-            long qNodes = all[4 * q], qStart = all[4 * q + 1], qRows = all[4 * q + 2];
-            if (qNodes != nodes || qStart != next || all[4 * q + 3] != all[3])
+            long qNodes = all[Fields * q], qStart = all[Fields * q + 1], qRows = all[Fields * q + 2];
+            if (qNodes != nodes || qStart != next || all[Fields * q + 3] != all[3])
             {
                 throw new MpiException($"The ranks' blocks do not form one partition: rank {q} holds rows [{qStart}, {qStart + qRows}) of a {qNodes}-node graph " +
-                    $"(symmetric: {all[4 * q + 3] == 1}) where rows from {next} of a {nodes}-node graph were expected.");
+                    $"(symmetric: {all[Fields * q + 3] == 1}) where rows from {next} of a {nodes}-node graph were expected.");
             }
             next = qStart + qRows;
+            agreed = (agreed ^ (ulong)all[Fields * q + 4]) * 0x100000001B3UL + (agreed >> 31);
         }
+        hash = (long)agreed;
         if (next != nodes)
         {
             throw new MpiException($"The ranks' blocks cover rows [0, {next}) of a {nodes}-node graph.");
@@ -145,11 +185,11 @@ public sealed class DistributedPlan
         int[] bounds = new int[comm.Size + 1];
         for (int q = 0; q < comm.Size; q++)
         {
-            bounds[q + 1] = (int)(all[4 * q + 1] + all[4 * q + 2]);
+            bounds[q + 1] = (int)(all[Fields * q + 1] + all[Fields * q + 2]);
         }
         Direction forward = Direction.Build(comm, bounds, rowStart, local, options);
         Direction transposed = localTransposed is null ? forward : Direction.Build(comm, bounds, rowStart, localTransposed, options);
-        return new DistributedPlan(comm, nodes, rowStart, local.Rows, forward, transposed, localTransposed is null, hash);
+        return new DistributedPlan(comm, nodes, rowStart, local.Rows, forward, transposed, localTransposed is null, hash, bounds, options);
     }
 
     internal Workspace WorkspaceFor(int width)
@@ -247,17 +287,6 @@ public sealed class DistributedPlan
         public static Direction Build(MpiComm comm, int[] bounds, int rowStart, CsrMatrix local, CpuOptions options)
         {
             int rows = local.Rows, rowEnd = rowStart + rows, size = comm.Size;
-            int Owner(int column)
-            {
-                int q = Array.BinarySearch(bounds, column);
-                q = q >= 0 ? q : ~q - 1;
-                while (bounds[q + 1] <= column)
-                {
-                    q++; // past ranks that own no rows
-                }
-                return q;
-            }
-
             // Remote columns read by this block, grouped by owner, ascending: the halo's layout.
             var remote = new SortedSet<int>();
             var interior = new List<int>();
@@ -279,7 +308,7 @@ public sealed class DistributedPlan
             var receiveCounts = new int[size];
             foreach (int c in halo)
             {
-                receiveCounts[Owner(c)]++;
+                receiveCounts[Owner(bounds, c)]++;
             }
             var haloIndex = new Dictionary<int, int>(halo.Length);
             for (int h = 0; h < halo.Length; h++)

@@ -129,6 +129,12 @@ public sealed unsafe class MpiComm
     /// <summary>Element-wise sum over the ranks, in place.</summary>
     public void AllReduceSum(Span<double> values) => AllReduce(values, MpiNative.Double, MpiNative.OpSum);
 
+    /// <summary>Rank <paramref name="root"/>'s values into every rank's <paramref name="values"/> (the same length on every rank).</summary>
+    public void Broadcast(Span<double> values, int root) => Broadcast(values, MpiNative.Double, root);
+
+    /// <summary>Rank <paramref name="root"/>'s values into every rank's <paramref name="values"/> (the same length on every rank).</summary>
+    public void Broadcast(Span<long> values, int root) => Broadcast(values, MpiNative.LongLong, root);
+
     /// <summary>Every rank's <paramref name="mine"/> (all the same length), concatenated in rank order.</summary>
     public long[] AllGather(ReadOnlySpan<long> mine)
     {
@@ -208,6 +214,17 @@ public sealed unsafe class MpiComm
                 }
                 spin.SpinOnce(sleep1Threshold: 1000);
             }
+        }
+    }
+
+    private void Broadcast<T>(Span<T> values, int type, int root)
+        where T : unmanaged
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(root);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(root, Size);
+        fixed (T* v = values)
+        {
+            MpiSession.Check(MpiNative.MPI_Bcast(v, values.Length, type, root, Handle), "MPI_Bcast");
         }
     }
 

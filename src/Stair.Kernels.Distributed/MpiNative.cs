@@ -64,6 +64,7 @@ internal static unsafe partial class MpiNative
     [LibraryImport(Library)] public static partial int MPI_Barrier(int comm);
     [LibraryImport(Library)] public static partial int MPI_Abort(int comm, int code);
     [LibraryImport(Library)] public static partial int MPI_Allreduce(void* send, void* receive, int count, int type, int op, int comm);
+    [LibraryImport(Library)] public static partial int MPI_Bcast(void* buffer, int count, int type, int root, int comm);
     [LibraryImport(Library)] public static partial int MPI_Allgather(void* send, int sendCount, int sendType, void* receive, int receiveCount, int receiveType, int comm);
     [LibraryImport(Library)] public static partial int MPI_Alltoall(void* send, int sendCount, int sendType, void* receive, int receiveCount, int receiveType, int comm);
     [LibraryImport(Library)] public static partial int MPI_Alltoallv(void* send, int* sendCounts, int* sendDisplacements, int sendType,

@@ -3,6 +3,7 @@
 // with a live progress line, a metrics table at each evaluation and a final summary.
 using System.CommandLine;
 using Stair.Kernels.Cli.Training;
+using Stair.Kernels.Distributed;
 using Stair.Recommender;
 using Stair.Recommender.Training;
 
@@ -35,6 +36,8 @@ internal static class TrainCommand
         var noFsc = CliOptions.Flag("--no-fsc", "ablation: LightGCN's equal layer weights instead of FSC");
         var noBsc = CliOptions.Flag("--no-bsc", "ablation: plain AdamW for items instead of BSC");
         var lightGcnOption = CliOptions.Flag("--lightgcn", "all three ablations: LightGCN");
+        var distributed = CliOptions.Flag("--distributed",
+            "run as one rank of an MPI job (mpiexec -n N stair-kernels train --distributed …): tables split by rows over the ranks, bitwise the one-process run on the CPU; rank 0 prints");
         var command = new Command("train", """
             Trains STAIR with BPR (one sampled negative per positive), AdamW for users and BSC-smoothed
             AdamW for items, evaluates by full ranking every E epochs, keeps the epoch with the best
@@ -44,11 +47,35 @@ internal static class TrainCommand
             """)
         {
             dataOption, backend, epochs, batchSize, lr, weightDecay, gamma, layers, dim, knn, evalEvery, patience, seed,
-            metricsOut, plot, checkpoints, noModalityInit, noFsc, noBsc, lightGcnOption,
+            metricsOut, plot, checkpoints, noModalityInit, noFsc, noBsc, lightGcnOption, distributed,
         };
         command.SetAction(parse =>
         {
-            TextWriter stdout = parse.InvocationConfiguration.Output;
+            if (!parse.GetValue(distributed))
+            {
+                return Train(parse, null);
+            }
+            using MpiSession session = MpiSession.Initialize();
+            try
+            {
+                return Train(parse, session.World);
+            }
+            catch (Exception e)
+            {
+                // The other ranks may be waiting on this one: report, give mpiexec a moment to forward the line, end the job.
+                parse.InvocationConfiguration.Error.WriteLine($"error: rank {session.World.Rank}: {e.Message}");
+                parse.InvocationConfiguration.Error.Flush();
+                Thread.Sleep(1000);
+                session.World.Abort(1);
+                throw;
+            }
+        });
+        return command;
+
+        int Train(ParseResult parse, MpiComm? comm)
+        {
+            // Only rank 0 of a distributed run prints (every rank computes the same report).
+            TextWriter stdout = comm is null || comm.Rank == 0 ? parse.InvocationConfiguration.Output : TextWriter.Null;
             bool lightGcn = parse.GetValue(lightGcnOption);
             var options = new StairOptions
             {
@@ -79,7 +106,7 @@ internal static class TrainCommand
 
             bool interactive = ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected;
             var progress = new ProgressBar(stdout, interactive);
-            var trainer = new StairTrainer(dataset, options);
+            IStairTrainer trainer = comm is null ? new StairTrainer(dataset, options) : new DistributedStairTrainer(dataset, options, comm);
             trainer.Prepared += (_, e) => stdout.WriteLine($"device: {e.Device}; setup {e.Seconds:F2} s ({e.Details})");
             trainer.BatchCompleted += (_, e) => progress.Update(e.Epoch, options.Epochs, e.Batch, e.Batches, e.MeanLoss, e.SamplesPerSecond, e.EpochEta);
             bool headerWritten = false;
@@ -100,6 +127,10 @@ internal static class TrainCommand
             stdout.WriteLine($"test ({report.Test.UsersEvaluated:N0} users): " + string.Join(", ",
                 report.Test.Ks.Select((k, i) => $"Recall@{k} {report.Test.Recall[i]:F4} NDCG@{k} {report.Test.Ndcg[i]:F4}")));
             stdout.WriteLine($"{report.SecondsPerEpoch:F3} s per epoch (median {report.MedianEpochSeconds:F3} s) on {report.Device}; setup {report.SetupSeconds:F2} s");
+            if (comm is not null && comm.Rank != 0)
+            {
+                return 0; // files come from rank 0
+            }
             if (parse.GetValue(metricsOut) is { } metricsPath)
             {
                 File.WriteAllText(metricsPath, report.ToJson());
@@ -115,8 +146,7 @@ internal static class TrainCommand
                 stdout.WriteLine($"checkpoints of epoch {report.BestEpoch} in {options.CheckpointDirectory}");
             }
             return 0;
-        });
-        return command;
+        }
     }
 
     private static string Describe(StairOptions o) => (o.ModalityInit, o.Fsc, o.Bsc) switch

@@ -107,21 +107,51 @@ public static class EmbeddingUpdate
     }
 
     // The body of BscAdamWStep for arguments already checked (by BscAdamWStep or by ComputeContext).
-    internal static unsafe UpdateResult BscStepUnchecked(Span<float> table, ReadOnlySpan<float> gradient, AdamState state, PropagationPlan graph,
+    internal static UpdateResult BscStepUnchecked(Span<float> table, ReadOnlySpan<float> gradient, AdamState state, PropagationPlan graph,
         ReadOnlySpan<float> strengths, int layers, BscWorkspace workspace, AdamWOptions options)
     {
+        int length = state.Rows * state.Width;
+        var smoother = new FscSmoother { Graph = graph, Strengths = strengths, Layers = layers, Workspace = workspace };
+        return SmoothedStepUnchecked(table, gradient, state, workspace.Delta.Span[..length], workspace.Smoothed.Span[..length], options,
+            graph.Tier, graph.Threads, ref smoother);
+    }
+
+    /// <summary>Δ → Δ̃, the smoothing of a BSC step (one process: FSC over S̃; a distributed step: the same over its rows of S̃).</summary>
+    internal interface ISmoother
+    {
+        void Smooth(ReadOnlySpan<float> delta, Span<float> smoothed, int width);
+    }
+
+    private ref struct FscSmoother : ISmoother
+    {
+        public PropagationPlan Graph;
+        public ReadOnlySpan<float> Strengths;
+        public int Layers;
+        public BscWorkspace Workspace;
+
+        public readonly void Smooth(ReadOnlySpan<float> delta, Span<float> smoothed, int width)
+            => Propagation.FscUnchecked(Graph, delta, smoothed, width, Layers, Strengths, Workspace.Propagation, transpose: false);
+    }
+
+    /// <summary>
+    /// A BSC step with the smoothing supplied: scan, moments and Δ into <paramref name="delta"/>, Δ̃ =
+    /// <paramref name="smoother"/>(Δ) into <paramref name="smoothed"/>, then the clip and the apply. The
+    /// element passes are row-local, so a rank that owns rows of the table runs them on its rows alone.
+    /// </summary>
+    internal static unsafe UpdateResult SmoothedStepUnchecked<TSmoother>(Span<float> table, ReadOnlySpan<float> gradient, AdamState state,
+        Span<float> delta, Span<float> smoothed, AdamWOptions options, SimdTier tier, int threads, ref TSmoother smoother)
+        where TSmoother : ISmoother, allows ref struct
+    {
         int width = state.Width;
-        int threads = graph.Threads;
-        int length = state.Rows * width;
         fixed (float* e = table)
         fixed (float* g = gradient)
         fixed (float* m = state.M)
         fixed (float* v = state.V)
-        fixed (float* delta = workspace.Delta.Span)
-        fixed (float* smoothed = workspace.Smoothed.Span)
+        fixed (float* pDelta = delta)
+        fixed (float* pSmoothed = smoothed)
         {
-            AdamJob job = AdamJob.ForCurrentThread(graph.Tier, state.Rows, width, threads);
-            job.Tables = new AdamTables { Table = e, Gradient = g, M = m, V = v, Delta = delta };
+            AdamJob job = AdamJob.ForCurrentThread(tier, state.Rows, width, threads);
+            job.Tables = new AdamTables { Table = e, Gradient = g, M = m, V = v, Delta = pDelta };
             if (Scan(job, threads, gradient, state, options) is { } skipped)
             {
                 return skipped;
@@ -129,9 +159,8 @@ public static class EmbeddingUpdate
             long step = state.Step + 1;
             Configure(job, options, step);
             job.Run(AdamPass.Moments, threads);
-            Propagation.FscUnchecked(graph, workspace.Delta.Span[..length], workspace.Smoothed.Span[..length], width, layers, strengths,
-                workspace.Propagation, transpose: false);
-            job.Tables.Delta = smoothed; // the apply pass reads Δ̃
+            smoother.Smooth(delta, smoothed, width);
+            job.Tables.Delta = pSmoothed; // the apply pass reads Δ̃
             long clipped = job.Run(AdamPass.Apply, threads);
             state.Step = step;
             return new UpdateResult(step, clipped, 0);

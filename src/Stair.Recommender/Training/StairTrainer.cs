@@ -15,9 +15,8 @@ namespace Stair.Recommender.Training;
 /// Deterministic: with the same data, options and backend, every run gives the same metrics bit for bit
 /// (seeded shuffles and negatives, kernels with a fixed order of accumulation).
 /// </remarks>
-public sealed class StairTrainer
+public sealed class StairTrainer : IStairTrainer
 {
-    private const int SelectionCutoff = 20;
     private readonly RecommendationDataset _data;
     private readonly StairOptions _options;
 
@@ -56,197 +55,119 @@ public sealed class StairTrainer
     /// <summary>Trains, evaluates and returns the report (test metrics at the best validation epoch).</summary>
     public TrainingReport Train()
     {
-        StairOptions o = _options;
         var clock = Stopwatch.StartNew();
-        int users = _data.Users, items = _data.Items, n = users + items, d = o.Dim;
-        _ = checked(n * d); // every table below is one .NET array on the CPU backend
-        (int[] pairUsers, int[] pairItems) = Pairs(_data.Train);
-        int[] cutoffs = o.Cutoffs.Append(SelectionCutoff).Distinct().Order().ToArray();
-        if (cutoffs[^1] > items)
+        using ComputeContext context = ComputeContext.Create(_options.Backend);
+        TrainingSetup setup = TrainingSetup.Build(_data, _options, context);
+        using var engine = new DeviceEngine(context, setup, _options);
+        return TrainingLoop.Run(_data.Name, _options, setup, engine, clock,
+            e => Prepared?.Invoke(this, e), e => BatchCompleted?.Invoke(this, e), e => Evaluated?.Invoke(this, e));
+    }
+
+    /// <summary>The kernels on one <see cref="ComputeContext"/>: the tables live on its device; only the loss scalar comes back per batch.</summary>
+    private sealed class DeviceEngine : ITrainingEngine
+    {
+        private readonly ComputeContext _context;
+        private readonly TrainingSetup _setup;
+        private readonly AdamWOptions _adam;
+        private readonly List<IDisposable> _owned = [];
+        private readonly DeviceGraph _graph;
+        private readonly StepwiseFilter _forward;
+        private readonly DeviceGraph? _knn;
+        private readonly StepwiseFilter? _backward;
+        private readonly DeviceTable _embeddings, _propagated, _propagatedGradient, _gradient;
+        private readonly DeviceTable _userRows, _itemRows, _userGradient, _itemGradient;
+        private readonly DeviceAdamState _userState, _itemState;
+        private float[]? _best;
+
+        public DeviceEngine(ComputeContext context, TrainingSetup setup, StairOptions o)
         {
-            throw new ArgumentException($"The largest cut-off K = {cutoffs[^1]} exceeds the {items} items of {_data.Name}.");
+            _context = context;
+            _setup = setup;
+            int users = setup.Users, items = setup.Items, n = setup.Nodes, d = o.Dim;
+            try
+            {
+                _graph = Own(context.Upload(setup.Adjacency));
+                _forward = Own(context.CreateFilter(setup.Beta, o.Layers));
+                if (setup.Knn is not null)
+                {
+                    _knn = Own(context.Upload(setup.Knn));
+                    _backward = Own(context.CreateFilter(setup.Strengths!, o.Layers));
+                }
+                _embeddings = Own(context.Upload(setup.Initial, n, d));
+                _propagated = Own(context.CreateTable(n, d));
+                _propagatedGradient = Own(context.CreateTable(n, d));
+                _gradient = Own(context.CreateTable(n, d));
+                _userRows = _embeddings.Slice(0, users);
+                _itemRows = _embeddings.Slice(users, items);
+                _userGradient = _gradient.Slice(0, users);
+                _itemGradient = _gradient.Slice(users, items);
+                _userState = Own(context.CreateAdamState(users, d));
+                _itemState = Own(context.CreateAdamState(items, d));
+                _adam = new AdamWOptions(o.LearningRate, WeightDecay: o.WeightDecay);
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
         }
 
-        using ComputeContext context = ComputeContext.Create(o.Backend);
-        // Ã and the FSC filter (LightGCN's equal layer weights are the β → 1 limit of the same kernel).
-        CsrMatrix adjacency = GraphBuilder.UserItemAdjacency(users, items, pairUsers, pairItems);
-        using DeviceGraph graph = context.Upload(adjacency);
-        float[] beta = o.Fsc ? StepwiseWeights.Forward(d, o.Gamma) : Enumerable.Repeat(1f, d).ToArray();
-        using StepwiseFilter forward = context.CreateFilter(beta, o.Layers);
+        public string Device => _context.Device;
 
-        int[] ks = (o.Knn ?? _data.Modalities.Select(m => m.DefaultK).ToList()).ToArray();
-        string details = $"Ã {n:N0} nodes, {adjacency.NonZeros:N0} entries";
-        DeviceGraph? knn = null;
-        StepwiseFilter? backward = null;
-        var tables = new List<IDisposable>();
-        try
+        public double Step(ReadOnlySpan<int> users, ReadOnlySpan<int> positives, ReadOnlySpan<int> negatives)
         {
-            if (o.Bsc)
+            ComputeContext context = _context;
+            context.Fsc(_graph, _embeddings, _propagated, _forward);
+            double loss = context.ComputeBprLoss(_propagated, _setup.Users, users, positives, negatives, _propagatedGradient, GradientMode.Overwrite);
+            context.FscBackward(_graph, _propagatedGradient, _gradient, _forward);
+            context.AdamWStep(_userRows, _userGradient, _userState, _adam);
+            if (_knn is not null)
             {
-                var modalities = _data.Modalities.Select((m, i) => new KnnModality(m.Features, m.Columns, ks[i])).ToList();
-                CsrMatrix s = context.BuildKnnGraph(items, modalities);
-                knn = context.Upload(s);
-                backward = context.CreateFilter(StepwiseWeights.Backward(d, o.Gamma), o.Layers);
-                details += $"; S̃ {s.NonZeros:N0} entries (k = {string.Join(",", ks)})";
-            }
-
-            float[] initial = new float[(long)n * d];
-            if (o.ModalityInit)
-            {
-                var modalities = _data.Modalities.Select((m, i) => new WhiteningModality(m.Features, m.Columns, ks[i], m.Name)).ToList();
-                WhiteningResult whitened = context.Whiten(modalities, new WhiteningOptions { Dimension = d });
-                whitened.ItemTable.CopyTo(initial.AsSpan(users * d));
-                CsrMatrix left = GraphBuilder.LeftNormalizedInteractions(users, items, pairUsers, pairItems);
-                context.UserTable(whitened, left).CopyTo(initial.AsSpan(0, users * d));
-                details += "; whitened " + string.Join(", ", whitened.Modalities.Select(m => $"{m.Name} rank {m.Rank}, cond {m.ConditionNumber:G3}"));
+                context.BscAdamWStep(_itemRows, _itemGradient, _itemState, _knn, _backward!, _adam);
             }
             else
             {
-                // LightGCN's initialization: N(0, 0.1²) per element.
-                var rng = new SeededRandom(SeededRandom.Mix(o.Seed, 0x1417));
-                for (int i = 0; i < initial.Length; i++)
-                {
-                    initial[i] = (float)(0.1 * rng.NextGaussian());
-                }
+                context.AdamWStep(_itemRows, _itemGradient, _itemState, _adam);
             }
-
-            DeviceTable embeddings = Track(tables, context.Upload(initial, n, d));
-            DeviceTable propagated = Track(tables, context.CreateTable(n, d));
-            DeviceTable propagatedGradient = Track(tables, context.CreateTable(n, d));
-            DeviceTable gradient = Track(tables, context.CreateTable(n, d));
-            DeviceTable userRows = embeddings.Slice(0, users), itemRows = embeddings.Slice(users, items);
-            DeviceTable userGradient = gradient.Slice(0, users), itemGradient = gradient.Slice(users, items);
-            DeviceAdamState userState = Track(tables, context.CreateAdamState(users, d));
-            DeviceAdamState itemState = Track(tables, context.CreateAdamState(items, d));
-            var adam = new AdamWOptions(o.LearningRate, WeightDecay: o.WeightDecay);
-            var sampler = new NegativeSampler(_data.Train);
-            var validationTargets = new RankingTargets(_data.Train, _data.Validation);
-            var testTargets = new RankingTargets(Union(_data.Train, _data.Validation), _data.Test);
-
-            double setupSeconds = clock.Elapsed.TotalSeconds;
-            Prepared?.Invoke(this, new PreparedEventArgs(context.Device, setupSeconds, details));
-
-            int pairs = pairUsers.Length, batchSize = Math.Min(o.BatchSize, pairs);
-            int batches = (pairs + batchSize - 1) / batchSize;
-            int[] order = Enumerable.Range(0, pairs).ToArray();
-            var batchUsers = new int[batchSize];
-            var batchPositives = new int[batchSize];
-            var batchNegatives = new int[batchSize];
-            var losses = new List<double>();
-            var epochSeconds = new List<double>();
-            var evaluations = new List<EvaluationPoint>();
-            double trainingSeconds = 0, bestNdcg = double.NegativeInfinity;
-            int bestEpoch = 0, sinceBest = 0;
-            float[]? best = null;
-            bool stoppedEarly = false;
-
-            for (int epoch = 1; epoch <= o.Epochs; epoch++)
-            {
-                var epochClock = Stopwatch.StartNew();
-                new SeededRandom(SeededRandom.Mix(o.Seed, (ulong)epoch)).Shuffle(order);
-                ulong negativeSeed = SeededRandom.Mix(o.Seed ^ 0x6E6567UL, (ulong)epoch);
-                double lossSum = 0;
-                for (int batch = 0; batch < batches; batch++)
-                {
-                    int start = batch * batchSize, count = Math.Min(batchSize, pairs - start);
-                    for (int t = 0; t < count; t++)
-                    {
-                        batchUsers[t] = pairUsers[order[start + t]];
-                        batchPositives[t] = pairItems[order[start + t]];
-                    }
-                    ReadOnlySpan<int> u = batchUsers.AsSpan(0, count), p = batchPositives.AsSpan(0, count);
-                    Span<int> q = batchNegatives.AsSpan(0, count);
-                    sampler.Sample(u, q, negativeSeed, start);
-
-                    context.Fsc(graph, embeddings, propagated, forward);
-                    lossSum += context.ComputeBprLoss(propagated, users, u, p, q, propagatedGradient, GradientMode.Overwrite);
-                    context.FscBackward(graph, propagatedGradient, gradient, forward);
-                    context.AdamWStep(userRows, userGradient, userState, adam);
-                    if (knn is not null)
-                    {
-                        context.BscAdamWStep(itemRows, itemGradient, itemState, knn, backward!, adam);
-                    }
-                    else
-                    {
-                        context.AdamWStep(itemRows, itemGradient, itemState, adam);
-                    }
-
-                    double elapsed = epochClock.Elapsed.TotalSeconds;
-                    BatchCompleted?.Invoke(this, new BatchEventArgs(epoch, batch + 1, batches, lossSum / (batch + 1),
-                        (start + count) / Math.Max(elapsed, 1e-9), TimeSpan.FromSeconds(elapsed / (batch + 1) * (batches - batch - 1))));
-                }
-                context.Synchronize();
-                double seconds = epochClock.Elapsed.TotalSeconds;
-                trainingSeconds += seconds;
-                epochSeconds.Add(seconds);
-                losses.Add(lossSum / batches);
-
-                if (epoch % o.EvalEvery == 0 || epoch == o.Epochs)
-                {
-                    context.Fsc(graph, embeddings, propagated, forward);
-                    RankingMetrics validation = context.EvaluateRanking(propagated, users, validationTargets, cutoffs);
-                    var point = new EvaluationPoint(epoch, losses[^1], validation, clock.Elapsed.TotalSeconds);
-                    evaluations.Add(point);
-                    Evaluated?.Invoke(this, point);
-                    double ndcg = validation.NdcgAt(SelectionCutoff);
-                    if (ndcg > bestNdcg)
-                    {
-                        bestNdcg = ndcg;
-                        bestEpoch = epoch;
-                        best = embeddings.ToArray();
-                        sinceBest = 0;
-                    }
-                    else if (o.Patience > 0 && ++sinceBest >= o.Patience)
-                    {
-                        stoppedEarly = epoch < o.Epochs;
-                        break;
-                    }
-                }
-            }
-
-            embeddings.Upload(best!);
-            context.Fsc(graph, embeddings, propagated, forward);
-            RankingMetrics test = context.EvaluateRanking(propagated, users, testTargets, cutoffs);
-            if (o.CheckpointDirectory is { } directory)
-            {
-                Directory.CreateDirectory(directory);
-                Npy.Write(Path.Combine(directory, "users.npy"), best.AsSpan(0, users * d), users, d);
-                Npy.Write(Path.Combine(directory, "items.npy"), best.AsSpan(users * d), items, d);
-                float[] output = propagated.ToArray();
-                Npy.Write(Path.Combine(directory, "users_propagated.npy"), output.AsSpan(0, users * d), users, d);
-                Npy.Write(Path.Combine(directory, "items_propagated.npy"), output.AsSpan(users * d), items, d);
-            }
-            return new TrainingReport
-            {
-                Dataset = _data.Name,
-                Device = context.Device,
-                Options = o,
-                EpochLosses = losses.ToArray(),
-                Evaluations = evaluations,
-                BestEpoch = bestEpoch,
-                Test = test,
-                SecondsPerEpoch = trainingSeconds / Math.Max(1, losses.Count),
-                EpochSeconds = epochSeconds.ToArray(),
-                SetupSeconds = setupSeconds,
-                StoppedEarly = stoppedEarly,
-            };
+            return loss;
         }
-        finally
+
+        public void Synchronize() => _context.Synchronize();
+
+        public RankingMetrics Evaluate(RankingTargets targets, int[] cutoffs)
         {
-            foreach (IDisposable table in tables)
-            {
-                table.Dispose();
-            }
-            knn?.Dispose();
-            backward?.Dispose();
+            _context.Fsc(_graph, _embeddings, _propagated, _forward);
+            return _context.EvaluateRanking(_propagated, _setup.Users, targets, cutoffs);
         }
-    }
 
-    private static T Track<T>(List<IDisposable> owned, T item)
-        where T : IDisposable
-    {
-        owned.Add(item);
-        return item;
+        public void KeepBest() => _best = _embeddings.ToArray();
+
+        public void RestoreBest()
+        {
+            if (_best is not null)
+            {
+                _embeddings.Upload(_best);
+            }
+        }
+
+        public void WriteCheckpoint(string directory)
+            => TrainingLoop.WriteCheckpoint(directory, _setup.Users, _embeddings.Width, _embeddings.ToArray(), _propagated.ToArray());
+
+        public void Dispose()
+        {
+            foreach (IDisposable item in _owned)
+            {
+                item.Dispose();
+            }
+            _owned.Clear();
+        }
+
+        private T Own<T>(T item)
+            where T : IDisposable
+        {
+            _owned.Add(item);
+            return item;
+        }
     }
 
     internal static (int[] Users, int[] Items) Pairs(CsrMatrix interactions)
@@ -263,12 +184,5 @@ public sealed class StairTrainer
             }
         }
         return (u, i);
-    }
-
-    private static CsrMatrix Union(CsrMatrix a, CsrMatrix b)
-    {
-        (int[] au, int[] ai) = Pairs(a);
-        (int[] bu, int[] bi) = Pairs(b);
-        return GraphBuilder.FromEdges(a.Rows, a.Columns, [.. au, .. bu], [.. ai, .. bi], [], symmetrize: false, GraphNormalization.None);
     }
 }

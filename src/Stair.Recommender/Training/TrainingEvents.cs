@@ -16,3 +16,19 @@ public sealed record PreparedEventArgs(string Device, double Seconds, string Det
 /// <param name="SamplesPerSecond">Training triples per second in this epoch so far.</param>
 /// <param name="EpochEta">Estimated time to the end of the epoch.</param>
 public sealed record BatchEventArgs(int Epoch, int Batch, int Batches, double MeanLoss, double SamplesPerSecond, TimeSpan EpochEta);
+
+/// <summary>A trainer: one process (<see cref="StairTrainer"/>) or one rank of a distributed run (<see cref="DistributedStairTrainer"/>).</summary>
+public interface IStairTrainer
+{
+    /// <summary>Raised when the graphs, initialization and tables are ready.</summary>
+    event EventHandler<PreparedEventArgs>? Prepared;
+
+    /// <summary>Raised after every batch (for progress displays).</summary>
+    event EventHandler<BatchEventArgs>? BatchCompleted;
+
+    /// <summary>Raised after every validation evaluation.</summary>
+    event EventHandler<EvaluationPoint>? Evaluated;
+
+    /// <summary>Trains, evaluates and returns the report (test metrics at the best validation epoch).</summary>
+    TrainingReport Train();
+}

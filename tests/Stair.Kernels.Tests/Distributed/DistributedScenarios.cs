@@ -23,6 +23,7 @@ public static class DistributedScenarios
                 "mismatch" => ExpectError(comm, () => DistributedPlan.Partition(comm, Graph(comm.Rank == 1 ? "adjacency" : "powerlaw"), Options), "same graph", "rejected"),
                 "badargs" => BadArguments(comm),
                 "throws" => Throws(comm),
+                DistributedTrainingScenario.Name => DistributedTrainingScenario.Run(comm),
                 _ => Equivalent(comm, scenario),
             };
             return result;
@@ -30,7 +31,7 @@ public static class DistributedScenarios
         catch (Exception e)
         {
             // A rank that cannot go on ends the whole job: the others are waiting in a collective.
-            Console.Error.WriteLine($"rank {comm.Rank} failed: {e.GetType().Name}: {e.Message}");
+            Console.Error.WriteLine($"rank {comm.Rank} failed: {e.GetType().Name}: {e.Message}"); if (Environment.GetEnvironmentVariable("STAIR_TRACE") == "1") { Console.Error.WriteLine(e.StackTrace); }
             Console.Error.Flush();
             // mpiexec forwards a rank's output asynchronously and MPI_Abort kills every rank at once: without a
             // pause the line above was lost in about one job in six (4 ranks on 2 cores).

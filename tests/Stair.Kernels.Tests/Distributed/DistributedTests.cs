@@ -14,7 +14,7 @@ public class DistributedTests
     public static TheoryData<string, int> ScenariosAndRanks()
     {
         var data = new TheoryData<string, int>();
-        foreach (string scenario in DistributedScenarios.Equivalence)
+        foreach (string scenario in DistributedScenarios.Equivalence.Append(DistributedTrainingScenario.Name))
         {
             foreach (int ranks in new[] { 1, 2, 3, 4 })
             {

@@ -12,7 +12,7 @@ namespace Stair.Recommender.Tests.Training;
 public class TrainCommandTests
 {
     // Writes the planted data set in the MMRec layout (train/valid/test as x_label 0/1/2).
-    private static void WriteMmrec(RecommendationDataset data, TempDirectory dir)
+    internal static void WriteMmrec(RecommendationDataset data, TempDirectory dir)
     {
         var rows = new List<string>();
         foreach ((CsrMatrix split, int label) in new[] { (data.Train, 0), (data.Validation, 1), (data.Test, 2) })

@@ -29,16 +29,23 @@ internal sealed unsafe class BprLossDriver : ParallelJob, ISimdParts
     private float* _userTable, _itemTable, _userGradient, _itemGradient;
     private int* _users, _positives, _negatives;
     private bool _accumulate;
+    private int _divisor;
 
     /// <summary>A driver for the calling thread's host API calls (reused: allocation-free after warm-up).</summary>
     public static BprLossDriver ForCurrentThread() => t_cached ??= new BprLossDriver();
 
     /// <summary>Runs one batch; arguments are validated by the caller. Returns the mean loss.</summary>
+    /// <remarks>
+    /// <paramref name="batchSize"/> (0: the triples given) is the B of s = σ(−x)/B and of the mean: a rank of a
+    /// distributed step passes the whole batch's B with only the triples that touch its rows, and gets each of
+    /// their loss terms in <paramref name="terms"/> (when not empty), so it computes every row it owns bit for bit.
+    /// </remarks>
     public double Run(SimdTier tier, int threads, float* userTable, float* itemTable, int userRows, int itemRows, int width,
         ReadOnlySpan<int> users, ReadOnlySpan<int> positives, ReadOnlySpan<int> negatives,
-        float* userGradient, float* itemGradient, bool accumulate)
+        float* userGradient, float* itemGradient, bool accumulate, int batchSize = 0, Span<double> terms = default)
     {
         int b = users.Length;
+        int divisor = batchSize > 0 ? batchSize : b;
         if (!accumulate)
         {
             // Overwrite: rows the batch does not touch are zero. This pass is the cost floor of
@@ -63,6 +70,7 @@ internal sealed unsafe class BprLossDriver : ParallelJob, ISimdParts
         _userGradient = userGradient;
         _itemGradient = itemGradient;
         _accumulate = accumulate;
+        _divisor = divisor;
         fixed (int* u = users)
         fixed (int* p = positives)
         fixed (int* n = negatives)
@@ -83,7 +91,11 @@ internal sealed unsafe class BprLossDriver : ParallelJob, ISimdParts
         {
             loss += _terms[t];
         }
-        return loss / b;
+        if (!terms.IsEmpty)
+        {
+            _terms.AsSpan(0, b).CopyTo(terms);
+        }
+        return loss / divisor;
     }
 
     public override void Execute(int part) => SimdDispatch.RunPart(_tier, this, part);
@@ -98,7 +110,7 @@ internal sealed unsafe class BprLossDriver : ParallelJob, ISimdParts
             int end = Math.Min(b, (part + 1) * TriplesPerPart);
             for (int t = part * TriplesPerPart; t < end; t++)
             {
-                Score<TVec>(t, b);
+                Score<TVec>(t, _divisor);
             }
         }
         else
