@@ -44,6 +44,9 @@ public sealed class StairTrainer
         _options = options;
     }
 
+    /// <summary>A deliberate fault in the training step, for tests that must see broken learning fail (None otherwise).</summary>
+    internal TrainerFault Fault { get; init; }
+
     /// <summary>Raised when the graphs, initialization and device tables are ready.</summary>
     public event EventHandler<PreparedEventArgs>? Prepared;
 
@@ -160,15 +163,29 @@ public sealed class StairTrainer
 
                     context.Fsc(graph, embeddings, propagated, forward);
                     lossSum += context.ComputeBprLoss(propagated, users, u, p, q, propagatedGradient, GradientMode.Overwrite);
-                    context.FscBackward(graph, propagatedGradient, gradient, forward);
-                    context.AdamWStep(userRows, userGradient, userState, adam);
-                    if (knn is not null)
+                    if (Fault == TrainerFault.FlipBprGradient)
                     {
-                        context.BscAdamWStep(itemRows, itemGradient, itemState, knn, backward!, adam);
+                        propagatedGradient.Upload(propagatedGradient.ToArray().Select(g => -g).ToArray());
+                    }
+                    if (Fault == TrainerFault.ZeroFscBackward)
+                    {
+                        gradient.Upload(new float[gradient.Length]);
                     }
                     else
                     {
-                        context.AdamWStep(itemRows, itemGradient, itemState, adam);
+                        context.FscBackward(graph, propagatedGradient, gradient, forward);
+                    }
+                    if (Fault != TrainerFault.SkipAdamW)
+                    {
+                        context.AdamWStep(userRows, userGradient, userState, adam);
+                        if (knn is not null)
+                        {
+                            context.BscAdamWStep(itemRows, itemGradient, itemState, knn, backward!, adam);
+                        }
+                        else
+                        {
+                            context.AdamWStep(itemRows, itemGradient, itemState, adam);
+                        }
                     }
 
                     double elapsed = epochClock.Elapsed.TotalSeconds;
