@@ -43,6 +43,9 @@ public sealed class StairTrainer : IStairTrainer
         _options = options;
     }
 
+    /// <summary>A deliberate fault in the training step, for tests that must see broken learning fail (None otherwise).</summary>
+    internal TrainerFault Fault { get; init; }
+
     /// <summary>Raised when the graphs, initialization and device tables are ready.</summary>
     public event EventHandler<PreparedEventArgs>? Prepared;
 
@@ -58,7 +61,7 @@ public sealed class StairTrainer : IStairTrainer
         var clock = Stopwatch.StartNew();
         using ComputeContext context = ComputeContext.Create(_options.Backend);
         TrainingSetup setup = TrainingSetup.Build(_data, _options, context);
-        using var engine = new DeviceEngine(context, setup, _options);
+        using var engine = new DeviceEngine(context, setup, _options) { Fault = Fault };
         return TrainingLoop.Run(_data.Name, _options, setup, engine, clock,
             e => Prepared?.Invoke(this, e), e => BatchCompleted?.Invoke(this, e), e => Evaluated?.Invoke(this, e));
     }
@@ -114,12 +117,29 @@ public sealed class StairTrainer : IStairTrainer
 
         public string Device => _context.Device;
 
+        public TrainerFault Fault { get; init; }
+
         public double Step(ReadOnlySpan<int> users, ReadOnlySpan<int> positives, ReadOnlySpan<int> negatives)
         {
             ComputeContext context = _context;
             context.Fsc(_graph, _embeddings, _propagated, _forward);
             double loss = context.ComputeBprLoss(_propagated, _setup.Users, users, positives, negatives, _propagatedGradient, GradientMode.Overwrite);
-            context.FscBackward(_graph, _propagatedGradient, _gradient, _forward);
+            if (Fault == TrainerFault.FlipBprGradient)
+            {
+                _propagatedGradient.Upload(_propagatedGradient.ToArray().Select(g => -g).ToArray());
+            }
+            if (Fault == TrainerFault.ZeroFscBackward)
+            {
+                _gradient.Upload(new float[_gradient.Length]);
+            }
+            else
+            {
+                context.FscBackward(_graph, _propagatedGradient, _gradient, _forward);
+            }
+            if (Fault == TrainerFault.SkipAdamW)
+            {
+                return loss;
+            }
             context.AdamWStep(_userRows, _userGradient, _userState, _adam);
             if (_knn is not null)
             {
