@@ -1,4 +1,4 @@
-// Bit-for-bit claims across SIMD tiers and thread counts that had no test: the transposed
+// Bit-for-bit claims across SIMD tiers and thread counts (1, 2, 3: one, an even and an odd split) that had no test: the transposed
 // directions of propagation (FSC backward, SpMM with transpose) on a graph that is NOT symmetric
 // (so Aᵀ is a separate CSR and a swapped direction would show), and whitening. Each test checks
 // it ran on every tier the hardware has (TierCoverage), so a machine with AVX-512 cannot pass
@@ -10,7 +10,7 @@ namespace Stair.Kernels.Tests.Cpu;
 
 public class TierBitsTests
 {
-    private static readonly int[] ThreadCounts = [1, 2];
+    private static readonly int[] ThreadCounts = [1, 2, 3];
 
     [Fact]
     public void Supported_tiers_are_every_tier_the_hardware_has()
