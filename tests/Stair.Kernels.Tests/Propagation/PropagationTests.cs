@@ -167,7 +167,7 @@ public class PropagationTests
 
         float[] y = TestGraphs.Poisoned(e.Length);
         Kernels.Propagation.Fsc(plan, e, y, d, layers, new float[d], workspace);
-        Assert.Equal(e, y); // β = 0: every layer weight but the first is 0, and c = 1 exactly.
+        Bits.AssertBitsEqual(e, y, "FSC with beta = 0 is the input"); // β = 0: every layer weight but the first is 0, and c = 1 exactly.
 
         float[] ones = Enumerable.Repeat(1f, d).ToArray();
         Kernels.Propagation.Fsc(plan, e, y, d, layers, ones, workspace);
