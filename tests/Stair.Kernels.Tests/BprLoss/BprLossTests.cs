@@ -47,7 +47,7 @@ public class BprLossTests
         BprReferenceResult expected = RecommendationReference.Bpr(table, d, users, u, p, n);
         float[]? first = null;
         double firstLoss = 0;
-        foreach (SimdTier tier in SimdTiers.Supported)
+        foreach (SimdTier tier in TierCoverage.Expected())
         {
             foreach (int threads in new[] { 1, 2 })
             {

@@ -1,6 +1,7 @@
 // Batched whitening against float64 references: numpy.linalg.svd fixtures
 // (Fixtures/make_whitening_fixtures.py) and MathNet's float64 SVD on seeded inputs of
 // awkward sizes; every SIMD tier, both methods, every backend; rank and input edge cases.
+using Stair.Kernels.Tests.Infrastructure;
 using Stair.Kernels.IO;
 using Stair.Kernels.Tests.Backends;
 using Stair.Kernels.Validation;
@@ -24,7 +25,7 @@ public class WhiteningTests
     public static TheoryData<SimdTier, WhiteningMethod> TiersAndMethods()
     {
         var data = new TheoryData<SimdTier, WhiteningMethod>();
-        foreach (SimdTier tier in SimdTiers.Supported)
+        foreach (SimdTier tier in TierCoverage.Expected())
         {
             data.Add(tier, WhiteningMethod.Exact);
             data.Add(tier, WhiteningMethod.Randomized);
@@ -115,7 +116,7 @@ public class WhiteningTests
     {
         float[] x = Features(items, columns, 0.93, (ulong)(items * 1000 + columns));
         (double[] w, double[] s, int rank) = WhiteningReference.Whiten(x, items, columns, d);
-        foreach (SimdTier tier in SimdTiers.Supported)
+        foreach (SimdTier tier in TierCoverage.Expected())
         {
             WhiteningModalityResult m = Kernels.Whitening.Whiten([new WhiteningModality(x, columns, 2)],
                 new WhiteningOptions { Dimension = d }, new CpuOptions(tier)).Modalities[0];
