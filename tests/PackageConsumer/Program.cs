@@ -50,13 +50,13 @@ foreach ((string name, CsrMatrix a) in new[] { ("user-item", userItem), ("direct
     using DeviceTable z = context.CreateTable(a.Rows, Width);
     using StepwiseFilter filter = context.CreateFilter(beta, Layers);
     context.Fsc(graph, e, z, filter);
-    Check($"context FSC forward ({name})", z.ToArray().AsSpan().SequenceEqual(forward), "bitwise equal to Propagation.Fsc");
+    Check($"context FSC forward ({name})", SameBits(z.ToArray(), forward), "bitwise equal to Propagation.Fsc");
     context.FscBackward(graph, e, z, filter);
-    Check($"context FSC backward ({name})", z.ToArray().AsSpan().SequenceEqual(backward), "bitwise equal to Propagation.FscBackward");
+    Check($"context FSC backward ({name})", SameBits(z.ToArray(), backward), "bitwise equal to Propagation.FscBackward");
 
     if (name == "directed")
     {
-        Check("backward differs from forward on A ≠ Aᵀ", !forward.AsSpan().SequenceEqual(backward), "as it must");
+        Check("backward differs from forward on A ≠ Aᵀ", !SameBits(forward, backward), "as it must");
     }
 
     // One rank of MPI (a singleton job) gives the host's bits; without an MPI library the package says what to install.
@@ -75,9 +75,9 @@ foreach ((string name, CsrMatrix a) in new[] { ("user-item", userItem), ("direct
         var distributed = DistributedPlan.Partition(world, a);
         var output = new float[input.Length];
         DistributedPropagation.Fsc(distributed, input, output, Width, Layers, beta);
-        Check($"distributed FSC forward, 1 rank ({name})", output.AsSpan().SequenceEqual(forward), "bitwise equal to Propagation.Fsc");
+        Check($"distributed FSC forward, 1 rank ({name})", SameBits(output, forward), "bitwise equal to Propagation.Fsc");
         DistributedPropagation.FscBackward(distributed, input, output, Width, Layers, beta);
-        Check($"distributed FSC backward, 1 rank ({name})", output.AsSpan().SequenceEqual(backward), "bitwise equal to Propagation.FscBackward");
+        Check($"distributed FSC backward, 1 rank ({name})", SameBits(output, backward), "bitwise equal to Propagation.FscBackward");
     }
 }
 
@@ -90,7 +90,7 @@ try
     string path = Path.Combine(directory, "table.npy");
     Npy.Write(path, table, 6, Width);
     float[] read = Npy.ReadMatrix(path, out int rows, out int columns);
-    Check("npy round trip", rows == 6 && columns == Width && read.AsSpan().SequenceEqual(table), $"({rows}, {columns}) float32");
+    Check("npy round trip", rows == 6 && columns == Width && SameBits(read, table), $"({rows}, {columns}) float32");
     NpyArray array = Npy.Read(path);
     Check("npy header", array.DataType == NpyDataType.Float32 && array.Rank == 2, array.ToString());
 }
@@ -111,6 +111,10 @@ void Check(string what, bool ok, string detail)
         failures++;
     }
 }
+
+// Bitwise equality as IEEE bits (float.Equals, which SequenceEqual uses, takes −0 for +0 and any NaN for any other).
+static bool SameBits(float[] a, float[] b)
+    => a.Length == b.Length && a.Select(BitConverter.SingleToInt32Bits).SequenceEqual(b.Select(BitConverter.SingleToInt32Bits));
 
 static int MaxRowLength(CsrMatrix a)
 {

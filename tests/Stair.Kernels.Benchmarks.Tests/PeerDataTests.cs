@@ -34,23 +34,23 @@ public sealed class PeerDataTests : IDisposable
         Assert.Equal(900, graph.Columns);
         Assert.Equal(suiteGraph.RowPointers.ToArray(), graph.RowPointers.ToArray());
         Assert.Equal(suiteGraph.ColumnIndices.ToArray(), graph.ColumnIndices.ToArray());
-        Assert.Equal(Bits(suiteGraph.Values.ToArray()), Bits(graph.Values.ToArray()));
+        Stair.Kernels.Tests.Infrastructure.Bits.AssertBitsEqual(suiteGraph.Values.ToArray(), graph.Values.ToArray(), "peer data");
         float[] table = Npy.ReadMatrix(Path.Combine(_folder, "table-toy-64.npy"), out int rows, out int width);
         Assert.Equal((900, 64), (rows, width));
-        Assert.Equal(Bits(PropagationBenchmarks.Input(900)), Bits(table));
+        Stair.Kernels.Tests.Infrastructure.Bits.AssertBitsEqual(PropagationBenchmarks.Input(900), table, "peer data");
         NpyArray beta = Npy.Read(Path.Combine(_folder, "beta-64.npy"));
         Assert.Equal(new[] { 64 }, beta.Shape);
-        Assert.Equal(Bits(PropagationBenchmarks.Beta()), Bits(beta.ToFloatArray()));
+        Stair.Kernels.Tests.Infrastructure.Bits.AssertBitsEqual(PropagationBenchmarks.Beta(), beta.ToFloatArray(), "peer data");
 
         // Stair's outputs: SpMM and FSC of those inputs, kNN lists as int32 items × k.
         var plan = new PropagationPlan(graph);
         var spmm = new float[900 * 64];
         Propagation.Spmm(plan, table, spmm, 64);
-        Assert.Equal(Bits(spmm), Bits(Npy.ReadMatrix(Path.Combine(_folder, "stair-spmm-toy.npy"), out _, out _)));
+        Stair.Kernels.Tests.Infrastructure.Bits.AssertBitsEqual(spmm, Npy.ReadMatrix(Path.Combine(_folder, "stair-spmm-toy.npy"), out _, out _), "peer data");
         Assert.Equal(new[] { 900, 64 }, Npy.Read(Path.Combine(_folder, "stair-fsc-toy.npy")).Shape);
         float[] knnFeatures = Npy.ReadMatrix(Path.Combine(_folder, "knn-toy.npy"), out int items, out int columns);
         Assert.Equal((200, 48), (items, columns));
-        Assert.Equal(Bits(KnnGraphBenchmarks.Features(200, 48)), Bits(knnFeatures));
+        Stair.Kernels.Tests.Infrastructure.Bits.AssertBitsEqual(KnnGraphBenchmarks.Features(200, 48), knnFeatures, "peer data");
         NpyArray lists = Npy.Read(Path.Combine(_folder, "stair-knn-toy.npy"));
         Assert.Equal(NpyDataType.Int32, lists.DataType);
         Assert.Equal(new[] { 200, 5 }, lists.Shape);
@@ -131,5 +131,4 @@ public sealed class PeerDataTests : IDisposable
         Assert.Throws<InvalidDataException>(() => PeerData.ReadManifest(manifestPath));
     }
 
-    private static int[] Bits(float[] values) => values.Select(BitConverter.SingleToInt32Bits).ToArray();
 }

@@ -53,6 +53,10 @@ public sealed class NegativeSampler
     /// <param name="seed">The stream (e.g. one per run; vary <paramref name="offset"/> per batch, or the seed per epoch).</param>
     /// <param name="offset">Position of the first draw (≥ 0): sampling a batch in two calls with offsets 0 and k gives the same items as one call.</param>
     public void Sample(ReadOnlySpan<int> users, Span<int> negatives, ulong seed, long offset = 0)
+        => Sample(users, negatives, seed, offset, Cpu.CpuWorkerPool.Shared, Environment.ProcessorCount);
+
+    /// <summary>As the public overload, on <paramref name="pool"/> with at most <paramref name="threads"/> threads (tests: the items must not depend on either).</summary>
+    internal void Sample(ReadOnlySpan<int> users, Span<int> negatives, ulong seed, long offset, Cpu.CpuWorkerPool pool, int threads)
     {
         if (negatives.Length != users.Length)
         {
@@ -85,7 +89,7 @@ public sealed class NegativeSampler
             fixed (int* n = negatives)
             {
                 var job = new SampleJob(this, u, n, users.Length, seed, offset);
-                Cpu.CpuWorkerPool.Shared.Run(job, Environment.ProcessorCount);
+                pool.Run(job, threads);
             }
         }
     }

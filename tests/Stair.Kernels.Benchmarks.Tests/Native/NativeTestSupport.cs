@@ -119,17 +119,7 @@ internal static class NativeTestSupport
         return beta;
     }
 
-    /// <summary>Asserts the two tables hold the same bits (compared as int32, not as floats: −0 ≠ +0, NaN payloads count).</summary>
+    /// <summary>Asserts the two tables hold the same bits (the shared Bits helper: IEEE bits, −0 ≠ +0, NaN payloads count); Stair's result is the expected one.</summary>
     public static void AssertBitwise(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string context)
-    {
-        Assert.True(expected.Length == actual.Length, $"{context}: lengths {expected.Length} and {actual.Length}");
-        for (int i = 0; i < expected.Length; i++)
-        {
-            int e = BitConverter.SingleToInt32Bits(expected[i]), a = BitConverter.SingleToInt32Bits(actual[i]);
-            if (e != a)
-            {
-                Assert.Fail($"{context}: element {i} differs: Stair {expected[i]:R} (0x{e:X8}), C {actual[i]:R} (0x{a:X8})");
-            }
-        }
-    }
+        => Stair.Kernels.Tests.Infrastructure.Bits.AssertBitsEqual(expected, actual, $"{context} (expected: Stair, actual: C)");
 }

@@ -40,7 +40,7 @@ public class DeviceTableSliceTests
         Assert.All(got.AsSpan(0, 4 * d).ToArray(), v => Assert.Equal(-1.5f, v));
         Assert.All(got.AsSpan((4 + n) * d).ToArray(), v => Assert.Equal(2.5f, v));
         float[] inner = got.AsSpan(4 * d, n * d).ToArray();
-        Assert.Equal(inner, middle.ToArray());
+        Bits.AssertBitsEqual(inner, middle.ToArray(), "slice");
         for (int i = 0; i < inner.Length; i++)
         {
             // ILGPU backends multiply then add; the CPU fuses: agree to a few float32 roundings of the row sums.
@@ -51,7 +51,7 @@ public class DeviceTableSliceTests
         DeviceTable lastTwo = whole.Slice(n + 5, 2);
         lastTwo.Slice(1, 1).Upload(new float[] { 7f, 8f, 9f });
         float[] after = whole.ToArray();
-        Assert.Equal(new[] { 7f, 8f, 9f }, after.AsSpan((n + 6) * d, d).ToArray());
+        Bits.AssertBitsEqual(new[] { 7f, 8f, 9f }, after.AsSpan((n + 6) * d, d).ToArray(), "rows after the slice");
         Assert.Equal(2.5f, after[(n + 5) * d]);
     }
 

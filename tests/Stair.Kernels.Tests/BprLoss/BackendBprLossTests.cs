@@ -48,13 +48,13 @@ public class BackendBprLossTests
         }
 
         // Again, and in accumulate mode onto the first result: bitwise repeatable, untouched rows untouched.
-        Assert.Equal(loss, context.ComputeBprLoss(e, users, u, p, n, g));
+        Bits.AssertBitsEqual(loss, context.ComputeBprLoss(e, users, u, p, n, g), "second run: loss");
         BprLossTests.AssertBitwise(gradient, g.ToArray(), "second run");
         context.ComputeBprLoss(e, users, u, p, n, g, GradientMode.Accumulate);
         float[] twice = g.ToArray();
         for (int k = 0; k < twice.Length; k++)
         {
-            Assert.Equal(gradient[k] + gradient[k], twice[k]);
+            Bits.AssertBitsEqual(gradient[k] + gradient[k], twice[k], "accumulate mode: twice the gradient");
         }
 
         // Separate tables: the same bits as one table.
@@ -62,7 +62,7 @@ public class BackendBprLossTests
         using DeviceTable ei = context.Upload(table.AsSpan(users * d), items, d);
         using DeviceTable gu = context.CreateTable(users, d);
         using DeviceTable gi = context.CreateTable(items, d);
-        Assert.Equal(loss, context.ComputeBprLoss(eu, ei, u, p, n, gu, gi));
+        Bits.AssertBitsEqual(loss, context.ComputeBprLoss(eu, ei, u, p, n, gu, gi), "separate tables: loss");
         BprLossTests.AssertBitwise(gradient, [.. gu.ToArray(), .. gi.ToArray()], "separate tables");
     }
 

@@ -114,6 +114,32 @@ public class NegativeSamplerTests
         }
     }
 
+    // The same claim with the thread count explicit: the parallel path on private pools of 1, 2 and 3
+    // workers, run with 1, 2 and 3 threads (and a worker count below the thread count), against one
+    // draw at a time on the calling thread.
+    [Fact]
+    public void Gives_the_same_items_on_every_thread_count()
+    {
+        var sampler = new NegativeSampler(Training());
+        int[] users = Enumerable.Range(0, 40_000).Select(k => new[] { 0, 1, 2, 3, 5 }[(k * 3) % 5]).ToArray();
+        var single = new int[users.Length];
+        for (int k = 0; k < users.Length; k++)
+        {
+            single[k] = sampler.Sample(users[k], seed: 41, position: 77 + k);
+        }
+        foreach (int workers in new[] { 0, 1, 2 })
+        {
+            var pool = new Stair.Kernels.Cpu.CpuWorkerPool(workers, spinMicroseconds: 0);
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                var negatives = new int[users.Length];
+                sampler.Sample(users, negatives, seed: 41, offset: 77, pool, threads);
+                int k = Enumerable.Range(0, users.Length).FirstOrDefault(k => single[k] != negatives[k], -1);
+                Assert.True(k < 0, $"{workers + 1} threads in the pool, {threads} requested: position {k} drew item {(k < 0 ? 0 : negatives[k])}, one draw at a time gave {(k < 0 ? 0 : single[k])}");
+            }
+        }
+    }
+
     [Theory]
     [InlineData(0)] // 3 excluded of 50: rejection
     [InlineData(1)] // 45 excluded of 50: binary search past the excluded items

@@ -25,7 +25,7 @@ public sealed class WhitenCommandTests() : CliTestBase("stair-whiten-")
         Assert.Contains("text.npy: rank 8", stdout);
         WhiteningResult expected = Kernels.Whitening.Whiten([new WhiteningModality(text, 12, 5), new WhiteningModality(image, 40, 1)],
             new WhiteningOptions { Dimension = 8, Method = method == "exact" ? WhiteningMethod.Exact : WhiteningMethod.Randomized });
-        Assert.Equal(expected.ItemTable, Npy.ReadMatrix(PathOf("E.npy"), out int rows, out int columns));
+        Bits.AssertBitsEqual(expected.ItemTable, Npy.ReadMatrix(PathOf("E.npy"), out int rows, out int columns), "E.npy vs the library");
         Assert.Equal((30, 8), (rows, columns));
         float[] users = Npy.ReadMatrix(PathOf("U.npy"), out int userRows, out _);
         Assert.Equal(2, userRows);

@@ -130,33 +130,52 @@ public class CpuWorkerPoolTests
         Assert.Empty(failures);
     }
 
-    [Fact]
-    public void Helpers_share_the_work_when_they_are_awake()
+    // Only a hang guard: no claim below is about how fast a thread is scheduled. A broken pool fails
+    // at this limit instead of hanging the run; a correct one passes however loaded the host is.
+    private static readonly TimeSpan HangGuard = TimeSpan.FromMinutes(2);
+
+    [Theory]
+    [InlineData(200_000)] // the helper is polling when the run opens
+    [InlineData(0)]       // the helper is blocked: the run must wake it
+    public void A_woken_helper_joins_the_open_run_and_the_split_does_not_depend_on_the_scheduler(int spinMicroseconds)
     {
-        // A pool that never lets helpers in would still pass the exactly-once tests above. Here the
-        // caller's first part waits until another thread has run a part, so the test does not hang on
-        // how busy the scheduler is: a woken helper joins the open run within milliseconds; a pool that
-        // never admits it leaves the caller waiting out the 10 s limit, and the test fails.
-        var pool = new CpuWorkerPool(1, 200_000);
-        int caller = Environment.CurrentManagedThreadId;
-        int helped = 0;
-        bool waitedOut = false;
-        var job = new CountingJob(16) { PartCount = 16 };
-        job.OnPart = _ =>
+        // A pool that never lets helpers in would still pass the exactly-once tests above. Here the first part
+        // to start (on either thread: a polling helper may claim before the caller) does not return until the
+        // other thread has run every other part, so the split is not left to the scheduler: one thread runs
+        // exactly one part and the other exactly PartCount − 1, on every run, polling or woken. (The run stays
+        // open while a part runs, so a correct pool always admits the helper; one that does not leaves the
+        // caller waiting until the hang guard.)
+        const int Parts = 16;
+        var pool = new CpuWorkerPool(1, spinMicroseconds);
+        for (int run = 0; run < 5; run++)
         {
-            if (Environment.CurrentManagedThreadId != caller)
+            int caller = Environment.CurrentManagedThreadId;
+            int byCaller = 0, byHelper = 0, first = 0;
+            bool waitedOut = false;
+            var job = new CountingJob(Parts) { PartCount = Parts };
+            job.OnPart = _ =>
             {
-                Interlocked.Increment(ref helped);
-            }
-            else if (!waitedOut && !SpinWait.SpinUntil(() => Volatile.Read(ref helped) > 0, TimeSpan.FromSeconds(10)))
-            {
-                waitedOut = true;
-            }
-        };
-        pool.Run(job, 2);
-        Assert.False(waitedOut, "no part ran on the helper thread within 10 s of the caller starting its first part");
-        Assert.True(helped > 0);
-        Assert.All(job.Hits, h => Assert.Equal(1, h));
+                bool onCaller = Environment.CurrentManagedThreadId == caller;
+                if (onCaller)
+                {
+                    Interlocked.Increment(ref byCaller);
+                }
+                else
+                {
+                    Interlocked.Increment(ref byHelper);
+                }
+                if (Interlocked.CompareExchange(ref first, onCaller ? 1 : 2, 0) == 0
+                    && !SpinWait.SpinUntil(() => Volatile.Read(ref onCaller ? ref byHelper : ref byCaller) == Parts - 1, HangGuard))
+                {
+                    waitedOut = true;
+                }
+            };
+            pool.Run(job, 2);
+            string who = first == 1 ? "the caller" : "the helper";
+            Assert.False(waitedOut, $"run {run}: {who} ran the first part; the other thread ran {(first == 1 ? byHelper : byCaller)} of the {Parts - 1} others ({HangGuard.TotalSeconds} s hang guard)");
+            Assert.Equal(first == 1 ? (1, Parts - 1) : (Parts - 1, 1), (byCaller, byHelper));
+            Assert.All(job.Hits, h => Assert.Equal(1, h));
+        }
     }
 
     [Fact]
@@ -180,7 +199,7 @@ public class CpuWorkerPoolTests
             else if (!started.IsSet)
             {
                 started.Set();
-                waitedOut = !SpinWait.SpinUntil(() => Volatile.Read(ref helped) > 0, TimeSpan.FromSeconds(10));
+                waitedOut = !SpinWait.SpinUntil(() => Volatile.Read(ref helped) > 0, HangGuard);
             }
         };
         pool.Run(job, 2);

@@ -44,7 +44,7 @@ public unsafe class ForcedTierTests
     [MemberData(nameof(Cases))]
     public void A_forced_tier_runs_only_its_own_code(string family, SimdTier tier)
     {
-        Skip.IfNot(SimdTiers.IsSupported(tier), $"{tier} is not supported by this CPU");
+        TierCoverage.SkipUnlessHardware(tier);
         var options = new CpuOptions(tier, 2);
         Action run = Family(family, options);
         _ = SimdDispatch.TakeExecuted();

@@ -3,6 +3,7 @@
 // was advised (and, where the system grants transparent huge pages, is backed by them).
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Stair.Kernels.Tests.Infrastructure;
 
 namespace Stair.Kernels.Tests.Cpu;
 
@@ -53,8 +54,8 @@ public sealed unsafe class HostTableTests
         HostTable table = HostTable.CopyOf(values, 3);
         Assert.Equal(2, table.Rows);
         ReadOnlySpan<float> span = table;
-        Assert.Equal(values, span.ToArray());
-        Assert.Equal(values, table.Memory.ToArray());
+        Bits.AssertBitsEqual(values, span.ToArray(), "table span");
+        Bits.AssertBitsEqual(values, table.Memory.ToArray(), "table memory");
     }
 
     [Fact]

@@ -75,7 +75,7 @@ public class EmbeddingUpdateTests
         Func<float[], float[], AdamState, AdamReferenceStep> reference)
     {
         var runs = new List<(string Name, StepCall Step, float[] Table, AdamState State)>();
-        foreach (SimdTier tier in SimdTiers.Supported)
+        foreach (SimdTier tier in TierCoverage.Expected())
         {
             runs.Add(($"{tier}/1", makeStep(tier, 1), Copy(start), new AdamState(rows, d)));
         }
@@ -133,7 +133,7 @@ public class EmbeddingUpdateTests
         {
             gradient.AsSpan(r * d, d).Fill(1e-3f * (r + 1)); // uniform rows: |Δ| ≈ 1 per element, norm ≈ √d
         }
-        foreach (SimdTier tier in SimdTiers.Supported)
+        foreach (SimdTier tier in TierCoverage.Expected())
         {
             float[] free = Run(UpdateClip.None, out _);
             // τ between the two middle row norms: about half the rows need the clip, half do not.
@@ -183,7 +183,7 @@ public class EmbeddingUpdateTests
         float[] b = StepwiseWeights.Backward(d, 0.3);
         float[] gradient = Gradient(rows * d, 10, 1f);
         const float c = 0.7f;
-        foreach (SimdTier tier in SimdTiers.Supported)
+        foreach (SimdTier tier in TierCoverage.Expected())
         {
             float[] free = Run(UpdateClip.None, out _);
             float[] clipped = Run(UpdateClip.Element(c), out UpdateResult result);
@@ -243,7 +243,7 @@ public class EmbeddingUpdateTests
         const int rows = 20, d = 17;
         CsrMatrix graph = ItemGraph(rows, 3);
         float[] b = StepwiseWeights.Backward(d, 0.2);
-        foreach (SimdTier tier in SimdTiers.Supported)
+        foreach (SimdTier tier in TierCoverage.Expected())
         {
             float[] table = TestGraphs.Table(rows, d, 1);
             var state = new AdamState(rows, d);

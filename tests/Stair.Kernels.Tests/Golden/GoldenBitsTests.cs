@@ -43,7 +43,7 @@ public class GoldenBitsTests
     {
         string[] parts = variant.Split('/');
         SimdTier tier = Enum.Parse<SimdTier>(parts[0], ignoreCase: true);
-        Skip.IfNot(SimdTiers.IsSupported(tier), $"{tier} is not supported by this CPU");
+        TierCoverage.SkipUnlessHardware(tier);
         var options = new CpuOptions(tier, int.Parse(parts[1][1..]));
         var actual = new SortedDictionary<string, string>(StringComparer.Ordinal);
         Inputs inp = Inputs.Create();
@@ -113,7 +113,7 @@ public class GoldenBitsTests
             "cpu-avx2-t2" => new CpuOptions(SimdTier.Avx2, 2),
             _ => null,
         };
-        Skip.If(cpuOptions is not null && !SimdTiers.IsSupported(cpuOptions.Tier), $"{cpuOptions?.Tier} is not supported by this CPU");
+        if (cpuOptions is not null) { TierCoverage.SkipUnlessHardware(cpuOptions.Tier); }
         using ComputeContext context = ComputeContext.Create(backend, cpuOptions);
         if (variant == "ilgpucpu-gpulayout")
         {

@@ -153,7 +153,7 @@ public class CsrMatrixTests
         Assert.Equal(new[] { 0, 2, 2, 3 }, m.RowPointers.ToArray());
         Assert.Equal(new[] { 1, 0, 2 }, m.ColumnIndices.ToArray());
         Assert.Equal(new[] { 1.5f, -2f, 3f }, m.Values.ToArray());
-        Assert.Equal(denseBefore, m.ToDense());
+        Bits.AssertBitsEqual(denseBefore, m.ToDense(), "dense before and after");
     }
 
     // ---- Transpose / ToDense / RowLength / IsSymmetric ----------------------------------
@@ -264,7 +264,7 @@ public class CsrMatrixTests
         CsrMatrix back = a.Transpose().Transpose();
         Assert.Equal(a.RowPointers.ToArray(), back.RowPointers.ToArray());
         Assert.Equal(a.ColumnIndices.ToArray(), back.ColumnIndices.ToArray());
-        Assert.Equal(a.Values.ToArray(), back.Values.ToArray());
+        Bits.AssertBitsEqual(a.Values.ToArray(), back.Values.ToArray(), "round trip values");
     }
 
     [Theory]

@@ -375,7 +375,7 @@ public sealed class NpzTests : IDisposable
         Assert.Equal((expected.Rows, expected.Columns), (actual.Rows, actual.Columns));
         Assert.Equal(expected.RowPointers.ToArray(), actual.RowPointers.ToArray());
         Assert.Equal(expected.ColumnIndices.ToArray(), actual.ColumnIndices.ToArray());
-        Assert.Equal(expected.Values.ToArray(), actual.Values.ToArray());
+        Bits.AssertBitsEqual(expected.Values.ToArray(), actual.Values.ToArray(), "values");
     }
 
     private static NpyArray Member(ZipArchive zip, string name)

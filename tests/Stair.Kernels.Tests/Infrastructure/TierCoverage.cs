@@ -32,4 +32,24 @@ public static class TierCoverage
         Assert.True(missing.Length == 0,
             $"{what}: this machine supports {string.Join(", ", Expected())} but no case ran on {string.Join(", ", missing)} (ran: {string.Join(", ", set)}).");
     }
+
+    /// <summary>
+    /// Skips a tier row the hardware cannot run, saying so in the report (a skipped Avx512 row is the record that
+    /// AVX-512 was not exercised). Decided from the hardware, not from SimdTiers: a tier the hardware has but the
+    /// library lost runs, and fails in the library's own check.
+    /// </summary>
+    public static void SkipUnlessHardware(SimdTier tier)
+        => Skip.IfNot(Expected().Contains(tier), $"{tier} did not run: this machine's runtime reports no {tier} (cpu flags: {string.Join(" ", CpuFlags().Where(f => f.StartsWith("avx", StringComparison.Ordinal)))})");
+
+    /// <summary>The CPU's flags as the Linux kernel reports them (empty elsewhere).</summary>
+    public static IReadOnlySet<string> CpuFlags()
+    {
+        const string cpuinfo = "/proc/cpuinfo";
+        if (!File.Exists(cpuinfo))
+        {
+            return new HashSet<string>();
+        }
+        string? line = File.ReadLines(cpuinfo).FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal));
+        return line is null ? new HashSet<string>() : line[(line.IndexOf(':') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+    }
 }

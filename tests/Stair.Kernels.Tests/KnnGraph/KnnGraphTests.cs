@@ -2,6 +2,7 @@
 // duplicate and zero rows, near-ties below float32 resolution, the union/symmetrize/normalize
 // steps, and identity across tiers, threads and block sizes.
 using Stair.Kernels.Cpu.KnnGraph;
+using Stair.Kernels.Tests.Infrastructure;
 
 namespace Stair.Kernels.Tests.KnnGraph;
 
@@ -120,7 +121,7 @@ public class KnnGraphTests
     public static TheoryData<SimdTier> Tiers()
     {
         var data = new TheoryData<SimdTier>();
-        foreach (SimdTier tier in SimdTiers.Supported)
+        foreach (SimdTier tier in TierCoverage.Expected())
         {
             data.Add(tier);
         }
@@ -258,7 +259,7 @@ public class KnnGraphTests
     {
         float[] f = NearTies(200, 33, 8);
         int[] one = Kernels.KnnGraph.TopK(null, 200, new KnnModality(f, 33, 4), new CpuOptions(SimdTier.Scalar, 1), 0);
-        foreach (SimdTier tier in SimdTiers.Supported)
+        foreach (SimdTier tier in TierCoverage.Expected())
         {
             foreach (int block in new[] { 0, 16, 64, 512 })
             {
@@ -288,7 +289,7 @@ public class KnnGraphTests
                 }
                 // 70 exact products summed in float64: within 70·2⁻⁵³ of each other relative to Σ|a_p b_p| ≤ 70/4.
                 Assert.True(Math.Abs(first - exact) <= 70 * 70 / 4.0 * Math.ScaleB(1, -52));
-                foreach (SimdTier tier in SimdTiers.Supported)
+                foreach (SimdTier tier in TierCoverage.Expected())
                 {
                     Assert.Equal(BitConverter.DoubleToInt64Bits(first), BitConverter.DoubleToInt64Bits(KnnExact.Dot(pa, pb, n, tier)));
                 }
@@ -413,7 +414,7 @@ public class KnnGraphTests
         Assert.True(s.IsSymmetric());
         using ComputeContext cpu = ComputeContext.Create(Backend.Cpu, new CpuOptions(SimdTier.Scalar, 1));
         CsrMatrix viaContext = cpu.BuildKnnGraph(rows, [new KnnModality(text, 24, 5), new KnnModality(image, 9, 1)]);
-        Assert.Equal(s.ToDense(), viaContext.ToDense());
+        Bits.AssertBitsEqual(s.ToDense(), viaContext.ToDense(), "kNN graph via the context vs the host call");
     }
 
     [Fact]

@@ -59,7 +59,7 @@ public class RankingTests
         float[] i = IntegerTable(items, d, seed: items + k);
         CsrMatrix excluded = RandomSets(users, items, 0.1, seed: k);
         int[] expected = RecommendationReference.TopK(u, i, d, excluded, k);
-        foreach (SimdTier tier in SimdTiers.Supported)
+        foreach (SimdTier tier in TierCoverage.Expected())
         {
             foreach (int threads in new[] { 1, 2 })
             {
@@ -77,7 +77,7 @@ public class RankingTests
         float[] u = TestGraphs.Table(users, d, seed: 1), i = TestGraphs.Table(items, d, seed: 2);
         CsrMatrix excluded = RandomSets(users, items, 0.05, seed: 3);
         int[]? first = null;
-        foreach (SimdTier tier in SimdTiers.Supported)
+        foreach (SimdTier tier in TierCoverage.Expected())
         {
             foreach (int threads in new[] { 1, 2, 3 })
             {

@@ -1,6 +1,7 @@
 // The float64 thin transposed product AᵀB of whitening's subspace iteration: every SIMD tier
 // (8×16 AVX-512 tiles, 8×8 AVX2 tiles, 8×2 scalar tiles) against a plain double loop on awkward
 // shapes (ℓ not a multiple of the tile, one row, symmetric and not).
+using Stair.Kernels.Tests.Infrastructure;
 using Stair.Kernels.WhiteningAlgebra;
 
 namespace Stair.Kernels.Tests.Whitening;
@@ -31,7 +32,7 @@ public class ThinAlgebraTests
     [MemberData(nameof(Tiers))]
     public void TransposedProductMatchesFloat64Loop(SimdTier tier)
     {
-        Skip.IfNot(SimdTiers.IsSupported(tier), $"{tier} is not supported by this CPU");
+        TierCoverage.SkipUnlessHardware(tier);
         foreach ((int n, int la, int lb) in new[] { (1, 1, 1), (5, 13, 37), (300, 96, 96), (77, 8, 16), (1000, 41, 129), (64, 17, 9) })
         {
             float[] a = HostMatrixOps.Gaussian(n, la, (ulong)(n + la));

@@ -4,6 +4,7 @@ using Stair.Kernels.Cli;
 using Stair.Kernels.IO;
 using Stair.Recommender.Features;
 using Stair.Recommender.Tests.Infrastructure;
+using Stair.Kernels.Tests.Infrastructure;
 
 namespace Stair.Recommender.Tests.Features;
 
@@ -34,9 +35,9 @@ public class TextFeaturesTests
         for (int k = 0; k < texts.Length; k++)
         {
             float[] alone = TextFeatures.Embed([texts[k]]);
-            Assert.True(alone.AsSpan().SequenceEqual(together.AsSpan(k * 384, 384)), $"text {k}");
+            Bits.AssertBitsEqual(together.AsSpan(k * 384, 384), alone, $"text {k} alone vs in the batch");
         }
-        Assert.Equal(together, TextFeatures.Embed(texts));
+        Bits.AssertBitsEqual(together, TextFeatures.Embed(texts), "embedding twice");
         Assert.Empty(TextFeatures.Embed([]));
     }
 
@@ -85,7 +86,7 @@ public class TextFeaturesTests
         Assert.Contains("2 × 384 text features", stdout.ToString());
         float[] written = Npy.ReadMatrix(dir.File("text_feat.npy"), out int rows, out int columns);
         Assert.Equal((2, 384), (rows, columns));
-        Assert.Equal(TextFeatures.Embed(texts), written);
+        Bits.AssertBitsEqual(TextFeatures.Embed(texts), written, "embeddings written to .npy");
     }
 
     [Fact]
