@@ -42,7 +42,8 @@ public static class PropertyRun
         Report(property, target.Name, ran, clock.Elapsed.TotalSeconds);
     }
 
-    private static void Report(string property, string target, long cases, double seconds)
+    /// <summary>Appends one line to the STAIR_PROPERTY_REPORT file, if set.</summary>
+    public static void Report(string property, string target, long cases, double seconds)
     {
         string? path = Environment.GetEnvironmentVariable("STAIR_PROPERTY_REPORT");
         if (string.IsNullOrEmpty(path))
