@@ -25,7 +25,7 @@ public sealed record AdamCase(int Rows, int Width, float[] Table, float[] Gradie
 [Collection(nameof(PropertyCollection))]
 public class EmbeddingUpdateProperties(PropertyContexts contexts)
 {
-    private static long _borderline;
+    private static long _borderline, _clipping;
 
     public static TheoryData<string> Backends() => PropertyTarget.Backends();
 
@@ -82,10 +82,11 @@ public class EmbeddingUpdateProperties(PropertyContexts contexts)
     {
         PropertyTarget target = PropertyTarget.Named(targetName);
         target.SkipIfMissing();
-        long before = Interlocked.Read(ref _borderline);
+        long before = Interlocked.Read(ref _borderline), clippingBefore = Interlocked.Read(ref _clipping);
         PropertyRun.Check(name, target, Cases(Sizes.For(target), bsc), c => Check(c, target), c => c.ToString());
         long discarded = Interlocked.Read(ref _borderline) - before;
         PropertyRun.Report($"{name}:borderline-discarded", target.Name, discarded, 0);
+        PropertyRun.Report($"{name}:cases-that-clip", target.Name, Interlocked.Read(ref _clipping) - clippingBefore, 0); // the clip is exercised, not just configured
         // Borderline clips are rare (a 10⁻⁵-wide band of a continuous threshold); a flood of them would mean the generator stopped testing clipping.
         Assert.True(discarded * 10 <= (target.IsIlgpu ? PropertyRun.IlgpuIterations : PropertyRun.Iterations), $"{discarded} cases discarded as borderline clips");
     }
@@ -104,6 +105,10 @@ public class EmbeddingUpdateProperties(PropertyContexts contexts)
                 Interlocked.Increment(ref _borderline);
                 return;
             }
+        }
+        if (expected.ClippedRows > 0)
+        {
+            Interlocked.Increment(ref _clipping);
         }
         double tableFloor = TableFloor(c);
         float[]? first = null;
