@@ -65,7 +65,9 @@ public static class EmbeddingUpdateReference
             mBound[k] = 6 * U * mScale;
             vBound[k] = 6 * U * vScale;
             double vGrowth = vScale == vNew[k] ? 1 : (vNew[k] > 0 ? vScale / vNew[k] : double.PositiveInfinity);
-            deltaBound[k] = 12 * U * (mScale / correction1 / denominator + deltaAbs[k] * vGrowth);
+            // Δ = 0 exactly (m' = 0) carries no relative error from v: the term is 0, not 0·∞ = NaN (g' = g + wd·E
+            // cancelling to 0 with v = 0 gives v' = 0 below a positive scale, an infinite growth).
+            deltaBound[k] = 12 * U * (mScale / correction1 / denominator + (deltaAbs[k] == 0 ? 0 : deltaAbs[k] * vGrowth));
         }
 
         double[] smoothed = delta, smoothedBound = deltaBound;
