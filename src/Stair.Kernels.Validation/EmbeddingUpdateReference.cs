@@ -67,7 +67,12 @@ public static class EmbeddingUpdateReference
             double vGrowth = vScale == vNew[k] ? 1 : (vNew[k] > 0 ? vScale / vNew[k] : double.PositiveInfinity);
             // Δ = 0 exactly (m' = 0) carries no relative error from v: the term is 0, not 0·∞ = NaN (g' = g + wd·E
             // cancelling to 0 with v = 0 gives v' = 0 below a positive scale, an infinite growth).
-            deltaBound[k] = 12 * U * (mScale / correction1 / denominator + (deltaAbs[k] == 0 ? 0 : deltaAbs[k] * vGrowth));
+            // When v' = 0 sits below a positive scale (vGrowth = ∞) the relative form is useless; the absolute one is
+            // finite: an error δ in v' moves √v' by at most √δ, so Δ moves by at most |Δ|·√(v's bound)/c2/den.
+            double vTerm = deltaAbs[k] == 0 ? 0
+                : double.IsFinite(vGrowth) ? 12 * U * deltaAbs[k] * vGrowth
+                : deltaAbs[k] * Math.Sqrt(vBound[k]) / correction2 / denominator;
+            deltaBound[k] = 12 * U * mScale / correction1 / denominator + vTerm;
         }
 
         double[] smoothed = delta, smoothedBound = deltaBound;
