@@ -25,12 +25,15 @@ public sealed record DistributedTimings(double Total, double Compute, double Wai
 /// </summary>
 /// <remarks>
 /// Checked when built, on every rank: the ranks' blocks are contiguous and cover the graph, they agree on its
-/// size, and (for <see cref="Partition"/>) on a hash of the whole graph; any disagreement is one
+/// size, and (for <see cref="Partition(MpiComm, CsrMatrix, CpuOptions?)"/>) on a hash of the whole graph; any disagreement is one
 /// <see cref="MpiException"/> on every rank, never a hang. Not thread-safe: one thread per rank uses a plan.
+/// A plan built with a <see cref="ComputeContext"/> runs its local products on that context's device (CPU, OpenCL,
+/// CUDA, the ILGPU simulator) and stages the halo through host memory; dispose it to free its device graphs.
 /// </remarks>
-public sealed class DistributedPlan
+public sealed class DistributedPlan : IDisposable
 {
     private readonly Dictionary<int, Workspace> _workspaces = [];
+    private readonly Dictionary<int, DeviceWorkspace> _deviceWorkspaces = [];
 
     private DistributedPlan(MpiComm comm, int nodes, int rowStart, int rows, Direction forward, Direction transposed, bool symmetric, long hash,
         int[] bounds, CpuOptions options)
@@ -85,6 +88,34 @@ public sealed class DistributedPlan
     /// <summary>The SIMD tier and threads of this rank's local products.</summary>
     internal CpuOptions Options { get; }
 
+    /// <summary>The context whose device runs this rank's local products (null: the host, through the CPU kernels on spans).</summary>
+    public ComputeContext? Context { get; private init; }
+
+    /// <summary>Frees the device graphs of a plan built with a context (nothing otherwise).</summary>
+    public void Dispose()
+    {
+        foreach (Direction d in Transposed == Forward ? [Forward] : new[] { Forward, Transposed })
+        {
+            d.InteriorGraph?.Dispose();
+            d.BoundaryGraph?.Dispose();
+        }
+        foreach (DeviceWorkspace w in _deviceWorkspaces.Values)
+        {
+            w.Dispose();
+        }
+        _deviceWorkspaces.Clear();
+    }
+
+    internal DeviceWorkspace DeviceWorkspaceFor(int width)
+    {
+        if (!_deviceWorkspaces.TryGetValue(width, out DeviceWorkspace? w))
+        {
+            w = new DeviceWorkspace(this, Context!, width);
+            _deviceWorkspaces[width] = w;
+        }
+        return w;
+    }
+
     /// <summary>The first row rank <paramref name="rank"/> owns (its block ends where the next rank's starts; <see cref="Nodes"/> after the last).</summary>
     public int RowStartOf(int rank)
     {
@@ -123,6 +154,21 @@ public sealed class DistributedPlan
     /// <param name="options">SIMD tier and threads per rank (one thread per rank when ranks share a machine's cores).</param>
     /// <exception cref="MpiException">The ranks do not hold the same graph, or an MPI call failed.</exception>
     public static DistributedPlan Partition(MpiComm comm, CsrMatrix matrix, CpuOptions? options = null)
+        => Partition(comm, matrix, options, null);
+
+    /// <summary>
+    /// As <see cref="Partition(MpiComm, CsrMatrix, CpuOptions?)"/>, with this rank's local products prepared on
+    /// <paramref name="context"/>'s device: the <see cref="DistributedPropagation"/> overloads that take
+    /// <see cref="DeviceTable"/>s run there. Each rank may use a different backend; every rank's rows are bitwise
+    /// what its backend computes for them on the whole graph in one process.
+    /// </summary>
+    public static DistributedPlan Partition(MpiComm comm, CsrMatrix matrix, ComputeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return Partition(comm, matrix, context.CpuOptions, context);
+    }
+
+    private static DistributedPlan Partition(MpiComm comm, CsrMatrix matrix, CpuOptions? options, ComputeContext? context)
     {
         ArgumentNullException.ThrowIfNull(comm);
         ArgumentNullException.ThrowIfNull(matrix);
@@ -135,7 +181,7 @@ public sealed class DistributedPlan
         CsrMatrix local = Slice(matrix, start, end);
         bool symmetric = matrix.IsSymmetric();
         CsrMatrix? localTransposed = symmetric ? null : Slice(matrix.Transpose(), start, end);
-        return Create(comm, matrix.Rows, start, local, localTransposed, options, hash);
+        return Create(comm, matrix.Rows, start, local, localTransposed, options, hash, context);
     }
 
     /// <summary>
@@ -146,14 +192,27 @@ public sealed class DistributedPlan
     /// <exception cref="MpiException">The ranks' blocks are not contiguous, do not cover the graph, or disagree on its size.</exception>
     public static DistributedPlan FromLocalRows(MpiComm comm, int nodes, int rowStart, CsrMatrix localRows, CsrMatrix? localTransposedRows,
         CpuOptions? options = null)
+        => FromLocalRows(comm, nodes, rowStart, localRows, localTransposedRows, options, null);
+
+    /// <summary>As <see cref="FromLocalRows(MpiComm, int, int, CsrMatrix, CsrMatrix?, CpuOptions?)"/>, with the local products on <paramref name="context"/>'s device.</summary>
+    public static DistributedPlan FromLocalRows(MpiComm comm, int nodes, int rowStart, CsrMatrix localRows, CsrMatrix? localTransposedRows,
+        ComputeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return FromLocalRows(comm, nodes, rowStart, localRows, localTransposedRows, context.CpuOptions, context);
+    }
+
+    private static DistributedPlan FromLocalRows(MpiComm comm, int nodes, int rowStart, CsrMatrix localRows, CsrMatrix? localTransposedRows,
+        CpuOptions? options, ComputeContext? context)
     {
         ArgumentNullException.ThrowIfNull(comm);
         ArgumentNullException.ThrowIfNull(localRows);
         long hash = Hash(localRows) ^ (localTransposedRows is null ? 0 : Hash(localTransposedRows) * 31);
-        return Create(comm, nodes, rowStart, localRows, localTransposedRows, options, hash);
+        return Create(comm, nodes, rowStart, localRows, localTransposedRows, options, hash, context);
     }
 
-    private static DistributedPlan Create(MpiComm comm, int nodes, int rowStart, CsrMatrix local, CsrMatrix? localTransposed, CpuOptions? options, long hash)
+    private static DistributedPlan Create(MpiComm comm, int nodes, int rowStart, CsrMatrix local, CsrMatrix? localTransposed, CpuOptions? options, long hash,
+        ComputeContext? context)
     {
         options ??= CpuOptions.Default;
         string? problem = null;
@@ -187,9 +246,9 @@ public sealed class DistributedPlan
         {
             bounds[q + 1] = (int)(all[Fields * q + 1] + all[Fields * q + 2]);
         }
-        Direction forward = Direction.Build(comm, bounds, rowStart, local, options);
-        Direction transposed = localTransposed is null ? forward : Direction.Build(comm, bounds, rowStart, localTransposed, options);
-        return new DistributedPlan(comm, nodes, rowStart, local.Rows, forward, transposed, localTransposed is null, hash, bounds, options);
+        Direction forward = Direction.Build(comm, bounds, rowStart, local, options, context);
+        Direction transposed = localTransposed is null ? forward : Direction.Build(comm, bounds, rowStart, localTransposed, options, context);
+        return new DistributedPlan(comm, nodes, rowStart, local.Rows, forward, transposed, localTransposed is null, hash, bounds, options) { Context = context };
     }
 
     internal Workspace WorkspaceFor(int width)
@@ -284,7 +343,13 @@ public sealed class DistributedPlan
 
         public required int HaloRows { get; init; }
 
-        public static Direction Build(MpiComm comm, int[] bounds, int rowStart, CsrMatrix local, CpuOptions options)
+        /// <summary>The interior product on the plan's context (null without one).</summary>
+        public DeviceGraph? InteriorGraph { get; init; }
+
+        /// <summary>The boundary product on the plan's context (null without one).</summary>
+        public DeviceGraph? BoundaryGraph { get; init; }
+
+        public static Direction Build(MpiComm comm, int[] bounds, int rowStart, CsrMatrix local, CpuOptions options, ComputeContext? context)
         {
             int rows = local.Rows, rowEnd = rowStart + rows, size = comm.Size;
             // Remote columns read by this block, grouped by owner, ascending: the halo's layout.
@@ -354,13 +419,28 @@ public sealed class DistributedPlan
                 return builder.Build();
             }
 
+            var interiorPlan = new PropagationPlan(Renumber(interior), options, forwardOnly: true);
+            var boundaryPlan = new PropagationPlan(Renumber(boundary), options, forwardOnly: true);
+            DeviceGraph? interiorGraph = context?.UploadPlan(interiorPlan);
+            DeviceGraph? boundaryGraph;
+            try
+            {
+                boundaryGraph = context?.UploadPlan(boundaryPlan);
+            }
+            catch
+            {
+                interiorGraph?.Dispose();
+                throw;
+            }
             return new Direction
             {
                 Rows = rows,
                 Order = order,
                 InteriorCount = interior.Count,
-                Interior = new PropagationPlan(Renumber(interior), options, forwardOnly: true),
-                Boundary = new PropagationPlan(Renumber(boundary), options, forwardOnly: true),
+                Interior = interiorPlan,
+                Boundary = boundaryPlan,
+                InteriorGraph = interiorGraph,
+                BoundaryGraph = boundaryGraph,
                 SendRows = sendRows,
                 SendCounts = sendCounts,
                 ReceiveCounts = receiveCounts,
@@ -392,5 +472,45 @@ public sealed class DistributedPlan
         public HostTable Seed { get; }
 
         public HostTable Send { get; }
+    }
+
+    /// <summary>Device tables of one width (extended tables and seed on the context) and the host staging rows of the halo.</summary>
+    internal sealed class DeviceWorkspace : IDisposable
+    {
+        public DeviceWorkspace(DistributedPlan plan, ComputeContext context, int width)
+        {
+            int halo = Math.Max(plan.Forward.HaloRows, plan.Transposed.HaloRows);
+            int send = Math.Max(plan.Forward.SendRows.Length, plan.Transposed.SendRows.Length);
+            ExtendedA = context.CreateTable(Math.Max(1, plan.LocalRows + halo), width);
+            ExtendedB = context.CreateTable(Math.Max(1, plan.LocalRows + halo), width);
+            Seed = context.CreateTable(Math.Max(1, plan.LocalRows), width);
+            Own = new HostTable(plan.LocalRows, width);
+            Local = new HostTable(plan.LocalRows, width);
+            Halo = new HostTable(halo, width);
+            Send = new HostTable(send, width);
+        }
+
+        public DeviceTable ExtendedA { get; }
+
+        public DeviceTable ExtendedB { get; }
+
+        public DeviceTable Seed { get; }
+
+        /// <summary>Own rows in plan order, on the host (packing and reordering).</summary>
+        public HostTable Own { get; }
+
+        /// <summary>Own rows in the caller's order, on the host.</summary>
+        public HostTable Local { get; }
+
+        public HostTable Halo { get; }
+
+        public HostTable Send { get; }
+
+        public void Dispose()
+        {
+            ExtendedA.Dispose();
+            ExtendedB.Dispose();
+            Seed.Dispose();
+        }
     }
 }

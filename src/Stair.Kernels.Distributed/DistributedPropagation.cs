@@ -62,6 +62,81 @@ public static unsafe class DistributedPropagation
         Run(plan, outputGradient, inputGradient, width, layers, beta, transpose: true, start);
     }
 
+    /// <summary>This rank's rows of A·X (or Aᵀ·X) on its plan's device: tables of <see cref="DistributedPlan.Context"/>, <see cref="DistributedPlan.LocalRows"/> rows each.</summary>
+    /// <param name="plan">A plan built with a <see cref="ComputeContext"/>.</param>
+    /// <param name="input">This rank's rows of X.</param>
+    /// <param name="output">This rank's rows of the result; must not overlap <paramref name="input"/>.</param>
+    /// <param name="transpose">Multiply by Aᵀ.</param>
+    public static void Spmm(DistributedPlan plan, DeviceTable input, DeviceTable output, bool transpose = false)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        long start = Stopwatch.GetTimestamp();
+        Agree(plan, CheckDevice(plan, input, output, null, needsFilter: false), input?.Width ?? 0, 0, [], transpose ? 1 : 0);
+        RunDevice(plan, input!, output!, null, transpose, start);
+    }
+
+    /// <summary>This rank's rows of FSC of the whole graph on its plan's device (see <see cref="Fsc(DistributedPlan, ReadOnlySpan{float}, Span{float}, int, int, ReadOnlySpan{float})"/>).</summary>
+    public static void Fsc(DistributedPlan plan, DeviceTable input, DeviceTable output, StepwiseFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        long start = Stopwatch.GetTimestamp();
+        Agree(plan, CheckDevice(plan, input, output, filter, needsFilter: true), input?.Width ?? 0, filter?.Layers ?? 0, filter is null ? [] : filter.Beta, 2);
+        RunDevice(plan, input!, output!, filter, transpose: false, start);
+    }
+
+    /// <summary>This rank's rows of FSC's gradient on its plan's device (FSC with Aᵀ).</summary>
+    public static void FscBackward(DistributedPlan plan, DeviceTable outputGradient, DeviceTable inputGradient, StepwiseFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        long start = Stopwatch.GetTimestamp();
+        Agree(plan, CheckDevice(plan, outputGradient, inputGradient, filter, needsFilter: true), outputGradient?.Width ?? 0,
+            filter?.Layers ?? 0, filter is null ? [] : filter.Beta, 3);
+        RunDevice(plan, outputGradient!, inputGradient!, filter, transpose: true, start);
+    }
+
+    // A bad argument is reported, not thrown, so that every rank learns it in the agreement (none is left waiting).
+    private static string? CheckDevice(DistributedPlan plan, DeviceTable? input, DeviceTable? output, StepwiseFilter? filter, bool needsFilter)
+    {
+        ComputeContext? context = plan.Context;
+        string Problem(string what) => $"rank {plan.Comm.Rank}: {what}";
+        if (context is null)
+        {
+            return Problem("this plan was built without a ComputeContext; pass spans, or build the plan with a context.");
+        }
+        if (input is null || output is null || (needsFilter && filter is null))
+        {
+            return Problem("a table or the filter is null.");
+        }
+        foreach ((DeviceTable t, string name) in new[] { (input, nameof(input)), (output, nameof(output)) })
+        {
+            if (t.IsDisposed)
+            {
+                return Problem($"{name} is disposed.");
+            }
+            if (!ReferenceEquals(t.Owner, context))
+            {
+                return Problem($"{name} belongs to another context than the plan's ({context.Device}).");
+            }
+            if (t.Rows != plan.LocalRows)
+            {
+                return Problem($"{name} has {t.Rows} rows; this rank owns {plan.LocalRows}.");
+            }
+        }
+        if (input.Width != output.Width)
+        {
+            return Problem($"input is {input.Width} wide, output {output.Width}.");
+        }
+        if (output.Overlaps(input))
+        {
+            return Problem("the output table must not overlap the input table.");
+        }
+        if (filter is not null && (filter.IsDisposed || !ReferenceEquals(filter.Owner, context) || filter.Width != input.Width))
+        {
+            return Problem($"the filter is disposed, of another context, or {filter.Width} wide for {input.Width}-wide tables.");
+        }
+        return null;
+    }
+
     // Local checks first; then every rank learns every rank's verdict and call, so a bad argument or a rank
     // calling another operation is an error everywhere before any halo is sent.
     private static void CheckCollective(DistributedPlan plan, ReadOnlySpan<float> input, ReadOnlySpan<float> output, int width, int layers,
@@ -87,6 +162,11 @@ public static unsafe class DistributedPropagation
         {
             problem = $"rank {plan.Comm.Rank}: {e.Message}";
         }
+        Agree(plan, problem, width, layers, beta, operation);
+    }
+
+    private static void Agree(DistributedPlan plan, string? problem, int width, int layers, ReadOnlySpan<float> beta, int operation)
+    {
         long betaHash = 17;
         foreach (float b in beta)
         {
@@ -166,6 +246,116 @@ public static unsafe class DistributedPropagation
                 clock.Copy += Stopwatch.GetTimestamp() - t;
             }
         }
+        static double Seconds(long ticks) => (double)ticks / Stopwatch.Frequency;
+        plan.LastCall = new DistributedTimings(Stopwatch.GetElapsedTime(start).TotalSeconds, Seconds(clock.Compute), Seconds(clock.Wait), Seconds(clock.Copy),
+            clock.Sent * sizeof(float), clock.Received * sizeof(float));
+    }
+
+    // The host-staged device path: own rows are reordered on the host, each layer's send rows are read back, the halo
+    // is received on the host and uploaded into the extended table; the products run on the device, interior rows
+    // launched before the wait for the halo.
+    private static void RunDevice(DistributedPlan plan, DeviceTable input, DeviceTable output, StepwiseFilter? filter, bool transpose, long start)
+    {
+        var clock = new Clock();
+        ComputeContext context = plan.Context!;
+        int width = input.Width, rows = plan.LocalRows;
+        bool fsc = filter is not null;
+        DistributedPlan.Direction d = transpose ? plan.Transposed : plan.Forward;
+        DistributedPlan.DeviceWorkspace w = plan.DeviceWorkspaceFor(width);
+        Span<float> own = w.Own.Span, local = w.Local.Span;
+        long t = Stopwatch.GetTimestamp();
+        input.Download(local);
+        if (fsc && filter!.Layers == 0)
+        {
+            output.Upload(local);
+            plan.LastCall = new DistributedTimings(Stopwatch.GetElapsedTime(start).TotalSeconds, 0, 0, 0, 0, 0);
+            return;
+        }
+        fixed (float* from = local, to = own)
+        {
+            Permute(d.Order, from, to, width, toPlanOrder: true);
+        }
+        DeviceTable source = w.ExtendedA, target = w.ExtendedB;
+        if (rows > 0)
+        {
+            source.Slice(0, rows).Upload(own);
+            if (fsc)
+            {
+                w.Seed.Slice(0, rows).Upload(own);
+            }
+        }
+        clock.Copy += Stopwatch.GetTimestamp() - t;
+        int steps = fsc ? filter!.Layers : 1, interior = d.InteriorCount, boundary = rows - interior;
+        for (int l = 1; l <= steps; l++)
+        {
+            Propagation.LayerMode mode = !fsc ? Propagation.LayerMode.Store : l == steps ? Propagation.LayerMode.Last : Propagation.LayerMode.Inner;
+            long t0 = Stopwatch.GetTimestamp();
+            if (l > 1 && d.SendRows.Length > 0)
+            {
+                source.Slice(0, rows).Download(own); // the rows peers read, as the last layer left them
+            }
+            int[] requests = new int[2 * plan.Comm.Size];
+            int posted = 0;
+            fixed (float* ownPtr = own, send = w.Send.Span, halo = w.Halo.Span)
+            {
+                long rowBytes = (long)width * sizeof(float);
+                for (int k = 0; k < d.SendRows.Length; k++)
+                {
+                    Buffer.MemoryCopy(ownPtr + (long)d.SendRows[k] * width, send + (long)k * width, rowBytes, rowBytes);
+                }
+                long received = 0, sent = 0;
+                for (int q = 0; q < plan.Comm.Size; q++)
+                {
+                    if (d.ReceiveCounts[q] > 0)
+                    {
+                        requests[posted++] = plan.Comm.ReceiveFloats(halo + received * width, (long)d.ReceiveCounts[q] * width, q, Tag);
+                        received += d.ReceiveCounts[q];
+                    }
+                }
+                for (int q = 0; q < plan.Comm.Size; q++)
+                {
+                    if (d.SendCounts[q] > 0)
+                    {
+                        requests[posted++] = plan.Comm.SendFloats(send + sent * width, (long)d.SendCounts[q] * width, q, Tag);
+                        sent += d.SendCounts[q];
+                    }
+                }
+                clock.Sent += sent * width;
+                clock.Received += received * width;
+            }
+            long t1 = Stopwatch.GetTimestamp();
+            if (interior > 0)
+            {
+                context.LayerUnchecked(d.InteriorGraph!, source, target.Slice(0, interior), w.Seed.Slice(0, interior), filter, mode);
+            }
+            long t2 = Stopwatch.GetTimestamp();
+            plan.Comm.WaitAll(requests.AsSpan(0, posted), $"the halo of layer {l} ({d.HaloRows} rows in, {d.SendRows.Length} rows out)");
+            long t3 = Stopwatch.GetTimestamp();
+            if (d.HaloRows > 0)
+            {
+                source.Slice(rows, d.HaloRows).Upload(w.Halo.Span[..(d.HaloRows * width)]);
+            }
+            if (boundary > 0)
+            {
+                context.LayerUnchecked(d.BoundaryGraph!, source, target.Slice(interior, boundary), w.Seed.Slice(interior, boundary), filter, mode);
+            }
+            long t4 = Stopwatch.GetTimestamp();
+            clock.Copy += t1 - t0;
+            clock.Compute += (t2 - t1) + (t4 - t3);
+            clock.Wait += t3 - t2;
+            (source, target) = (target, source);
+        }
+        t = Stopwatch.GetTimestamp();
+        if (rows > 0)
+        {
+            source.Slice(0, rows).Download(own);
+        }
+        fixed (float* from = own, to = local)
+        {
+            Permute(d.Order, from, to, width, toPlanOrder: false);
+        }
+        output.Upload(local);
+        clock.Copy += Stopwatch.GetTimestamp() - t;
         static double Seconds(long ticks) => (double)ticks / Stopwatch.Frequency;
         plan.LastCall = new DistributedTimings(Stopwatch.GetElapsedTime(start).TotalSeconds, Seconds(clock.Compute), Seconds(clock.Wait), Seconds(clock.Copy),
             clock.Sent * sizeof(float), clock.Received * sizeof(float));

@@ -286,7 +286,7 @@ public static unsafe class DistributedTraining
     /// <summary>
     /// One BSC-smoothed AdamW step (<see cref="EmbeddingUpdate.BscAdamWStep"/>) on this rank's rows of the item table,
     /// with S̃ partitioned by <paramref name="graph"/> (its rows are the table's rows): Δ̃ is
-    /// <see cref="DistributedPropagation.Fsc"/> of Δ with β = b.
+    /// <see cref="DistributedPropagation.Fsc(DistributedPlan, ReadOnlySpan{float}, Span{float}, int, int, ReadOnlySpan{float})"/> of Δ with β = b.
     /// </summary>
     /// <param name="graph">S̃ over the ranks; this rank's rows of the table are its rows.</param>
     /// <param name="table">This rank's rows of E, updated in place.</param>

@@ -155,6 +155,46 @@ public sealed partial class ComputeContext : IDisposable
         }
     }
 
+    /// <summary>Prepares a plan's (possibly rectangular, forward-only) matrix on the device, for <see cref="LayerUnchecked"/>.</summary>
+    internal DeviceGraph UploadPlan(PropagationPlan plan)
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            return _backend.Propagation.Upload(plan.Matrix, plan);
+        }
+    }
+
+    /// <summary>
+    /// One product layer (<see cref="IPropagationBackend.Layer"/>) for a caller that runs the layers itself: the
+    /// distributed driver, over a rank's rows. Its shapes are the caller's to get right; ownership and disposal
+    /// are checked here.
+    /// </summary>
+    internal void LayerUnchecked(DeviceGraph graph, DeviceTable input, DeviceTable output, DeviceTable seed, StepwiseFilter? filter, Propagation.LayerMode mode)
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            foreach (DeviceTable t in new[] { input, output, seed })
+            {
+                t.ThrowIfDisposed();
+                if (!ReferenceEquals(t.Owner, this))
+                {
+                    throw new ArgumentException("A table of another context was passed.", nameof(input));
+                }
+            }
+            if (!ReferenceEquals(graph.Owner, this) || (filter is not null && !ReferenceEquals(filter.Owner, this)))
+            {
+                throw new ArgumentException("A graph or filter of another context was passed.", nameof(graph));
+            }
+            filter?.ThrowIfDisposed();
+            if (graph.Rows > 0)
+            {
+                _backend.Propagation.Layer(graph, input, output, seed, filter, mode);
+            }
+        }
+    }
+
     /// <summary>Prepares the strengths β (length d, each finite in [0, 1]) and layer count L of a stepwise convolution.</summary>
     public StepwiseFilter CreateFilter(ReadOnlySpan<float> beta, int layers)
     {

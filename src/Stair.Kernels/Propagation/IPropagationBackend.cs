@@ -16,4 +16,11 @@ internal interface IPropagationBackend : IDisposable
 
     /// <summary>The stepwise convolution over A (over Aᵀ, its gradient, when <paramref name="transpose"/>).</summary>
     void Fsc(DeviceGraph graph, DeviceTable input, DeviceTable output, StepwiseFilter filter, bool transpose);
+
+    /// <summary>
+    /// One product layer of a (possibly rectangular) graph: output = A·input (<see cref="Propagation.LayerMode.Store"/>),
+    /// or FSC's inner / last layer with <paramref name="seed"/> and <paramref name="filter"/>. Each row is the same
+    /// chain as in <see cref="Spmm"/> / <see cref="Fsc"/>, so a row's bits do not depend on which rows share the call.
+    /// </summary>
+    void Layer(DeviceGraph graph, DeviceTable input, DeviceTable output, DeviceTable seed, StepwiseFilter? filter, Propagation.LayerMode mode);
 }

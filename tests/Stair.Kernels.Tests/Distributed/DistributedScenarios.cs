@@ -24,6 +24,7 @@ public static class DistributedScenarios
                 "badargs" => BadArguments(comm),
                 "throws" => Throws(comm),
                 DistributedTrainingScenario.Name => DistributedTrainingScenario.Run(comm),
+                _ when scenario.StartsWith("device-", StringComparison.Ordinal) => DistributedDeviceScenario.Run(comm, scenario),
                 _ => Equivalent(comm, scenario),
             };
             return result;

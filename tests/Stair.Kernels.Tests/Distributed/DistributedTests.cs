@@ -37,6 +37,33 @@ public class DistributedTests
     }
 
     [SkippableTheory]
+    [InlineData("device-cpu", 2)]
+    [InlineData("device-cpu", 3)]
+    [InlineData("device-ilgpu", 1)]
+    [InlineData("device-ilgpu", 3)]
+    [InlineData("device-mixed", 2)]
+    [InlineData("device-mixed", 4)]
+    [InlineData("device-opencl", 2)]
+    [InlineData("device-opencl", 3)]
+    public void Every_rank_on_its_own_backend_matches_that_backend_on_the_whole_graph(string scenario, int ranks)
+    {
+        if (scenario == "device-opencl")
+        {
+            if (Environment.GetEnvironmentVariable("STAIR_REQUIRE_OPENCL") == "1")
+            {
+                Assert.True(BackendDiscovery.IsAvailable(Backend.OpenCL), "STAIR_REQUIRE_OPENCL=1 but no usable OpenCL device");
+            }
+            Skip.IfNot(BackendDiscovery.IsAvailable(Backend.OpenCL), "no OpenCL device on this machine");
+        }
+        ChildProcess.Result job = Mpiexec(ranks, scenario);
+        Assert.True(job.ExitCode == 0, $"mpiexec -n {ranks} {scenario} exited {job.ExitCode}:\n{job.Output}");
+        for (int r = 0; r < ranks; r++)
+        {
+            Assert.Contains($"rank {r}/{ranks}: {scenario} {(scenario == "device-mixed" ? "OK" : "bitwise OK")}", job.Stdout);
+        }
+    }
+
+    [SkippableTheory]
     [InlineData("mismatch", 2, "every rank must pass the same graph")]
     [InlineData("mismatch", 3, "every rank must pass the same graph")]
     [InlineData("badargs", 2, "rejected the call")]

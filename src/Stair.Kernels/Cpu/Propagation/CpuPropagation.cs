@@ -26,6 +26,14 @@ internal sealed class CpuPropagation(ComputeContext owner) : IPropagationBackend
         Kernels.Propagation.FscUnchecked(graph.Plan!, input.Host, output.Host, width, filter.Layers, filter.Beta, _workspace, transpose);
     }
 
+    public unsafe void Layer(DeviceGraph graph, DeviceTable input, DeviceTable output, DeviceTable seed, StepwiseFilter? filter, Kernels.Propagation.LayerMode mode)
+    {
+        fixed (float* x = input.Host, y = output.Host, e = seed.Host, b = filter is null ? default : filter.Beta, c = filter is null ? default : filter.Scale)
+        {
+            Kernels.Propagation.LayerUnchecked(graph.Plan!, x, y, e, b, c, input.Width, mode);
+        }
+    }
+
     public void Dispose()
     {
     }

@@ -41,7 +41,7 @@ internal sealed class IlgpuPropagation(ComputeContext owner, IlgpuDevice device)
         try
         {
             DeviceCsr forward = UploadCsr(matrix, buffers);
-            DeviceCsr transposed = plan.IsSymmetric ? forward : UploadCsr(plan.Transposed, buffers);
+            DeviceCsr transposed = plan.IsSymmetric || plan.ForwardOnly ? forward : UploadCsr(plan.Transposed, buffers); // a forward-only plan has no Aᵀ
             return new DeviceGraph(owner, matrix, null, forward, transposed, plan.IsSymmetric, buffers);
         }
         catch
@@ -105,6 +105,19 @@ internal sealed class IlgpuPropagation(ComputeContext owner, IlgpuDevice device)
                 width, last ? RowEpilogueKind.FscLast : RowEpilogueKind.FscInner);
             source = target;
         }
+    }
+
+    public void Layer(DeviceGraph graph, DeviceTable input, DeviceTable output, DeviceTable seed, StepwiseFilter? filter, Stair.Kernels.Propagation.LayerMode mode)
+    {
+        DeviceCsr a = graph.Forward!;
+        RowEpilogueKind kind = mode switch
+        {
+            Stair.Kernels.Propagation.LayerMode.Store => RowEpilogueKind.Store,
+            Stair.Kernels.Propagation.LayerMode.Inner => RowEpilogueKind.FscInner,
+            _ => RowEpilogueKind.FscLast,
+        };
+        Kernels.Layer(Stream, a, input.View, output.View, seed.View, filter?.BetaView ?? input.View, filter?.ScaleView ?? input.View,
+            HubPartials(a, input.Width), input.Width, kind);
     }
 
     public void Dispose()
