@@ -5,7 +5,8 @@
 // interior rows, copies, and halo bytes per layer; then the floor of the exchange part: the same halo moved
 // alone (pack, send, receive, wait; no product running), median over the repeats.
 //
-//   mpiexec -n R dotnet Stair.Kernels.Benchmarks.dll distributed [--shape baby|electronics] [--threads T] [--repeats N]
+//   mpiexec -n R dotnet Stair.Kernels.Benchmarks.dll distributed [--shape toy|baby|electronics] [--threads T] [--repeats N] [--tsv]
+// With --tsv rank 0 prints tab-separated lines instead, for the benchmark report (Report/DistributedRuns.cs).
 using System.Globalization;
 using Stair.Kernels.Distributed;
 using Stair.Kernels.Validation;
@@ -18,6 +19,7 @@ public static class DistributedCommand
     {
         string shape = "baby";
         int threads = 1, repeats = 15;
+        bool tsv = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -31,8 +33,11 @@ public static class DistributedCommand
                 case "--repeats" when i + 1 < args.Length:
                     repeats = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
+                case "--tsv":
+                    tsv = true;
+                    break;
                 default:
-                    Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: distributed [--shape baby|electronics] [--threads T] [--repeats N]");
+                    Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: distributed [--shape toy|baby|electronics] [--threads T] [--repeats N] [--tsv]");
                     return 2;
             }
         }
@@ -77,7 +82,14 @@ public static class DistributedCommand
                 sent = (long)parts[3];
             }
             times.Sort();
-            if (comm.Rank == 0)
+            if (comm.Rank == 0 && tsv)
+            {
+                int layers = kernel == "SpMM" ? 1 : Layers;
+                double per = repeats * (double)comm.Size;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"distributed\t{shape}\t{kernel}\t{comm.Size}\t{threads}\t{times[times.Count / 2] * 1e3:R}\t{sums[0] / per * 1e3:R}\t{sums[1] / per * 1e3:R}\t{sums[2] / per * 1e3:R}\t{sent / layers / 1e6:R}"));
+            }
+            else if (comm.Rank == 0)
             {
                 int layers = kernel == "SpMM" ? 1 : Layers;
                 double per = repeats * (double)comm.Size;
@@ -99,7 +111,11 @@ public static class DistributedCommand
             }
         }
         exchange.Sort();
-        if (comm.Rank == 0)
+        if (comm.Rank == 0 && tsv)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"exchange\t{shape}\t{comm.Size}\t{exchange[exchange.Count / 2] * 1e3:R}"));
+        }
+        else if (comm.Rank == 0)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{shape} halo exchange alone ranks {comm.Size}: median {exchange[exchange.Count / 2] * 1e3:F2} ms per layer (min {exchange[0] * 1e3:F2}, max {exchange[^1] * 1e3:F2})"));

@@ -95,6 +95,12 @@ internal static class ReportDriver
         MachineDescription machine = MachineDescription.Capture(throughput);
 
         var samples = new Dictionary<string, Samples>();
+        var distributed = new Dictionary<string, DistributedPoint>();
+        string? mpiexec = DistributedRuns.Wanted(options) ? DistributedRuns.Mpiexec() : null;
+        if (DistributedRuns.Wanted(options) && mpiexec is null)
+        {
+            skipped.Add(new SkippedCase("distributed (ranks against threads)", DistributedRuns.Missing));
+        }
         for (int round = 1; round <= rounds; round++)
         {
             foreach ((Type suite, HashSet<string> keys, HashSet<string> once, _) in plan)
@@ -131,6 +137,10 @@ internal static class ReportDriver
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  round {round}/{rounds}: {suite.Name,-28} {measured,3}/{keys.Count + (round == 1 ? once.Count : 0),-3} cases  {suiteClock.Elapsed.TotalSeconds,6:F1} s"));
             }
+            if (mpiexec is not null)
+            {
+                DistributedRuns.RunRound(options.Mode, mpiexec, samples, distributed, skipped, log);
+            }
         }
 
         foreach ((Type suite, _, _, List<CaseName> names) in plan)
@@ -166,7 +176,8 @@ internal static class ReportDriver
         }
         var result = new PerformanceReport(typeof(ReportDriver).Assembly.GetName().Version?.ToString() ?? "", started,
             clock.Elapsed.TotalMinutes, options.Mode, rounds, command, machine,
-            rows.Where(r => !r.Kernel.EndsWith(" growth", StringComparison.Ordinal)).ToList(), growth, skipped, environment);
+            rows.Where(r => !r.Kernel.EndsWith(" growth", StringComparison.Ordinal)).ToList(), growth, skipped, environment,
+            DistributedRuns.Points(distributed, rows));
         ReportWriter.Write(result, output);
         log.WriteLine(ReportMarkdown.Headline(result));
         log.WriteLine($"wrote {Path.Combine(output, "report.md")}, report.json and charts/ in {clock.Elapsed.TotalMinutes:F1} min; {skipped.Count} case(s) skipped");
@@ -310,6 +321,7 @@ internal static class ReportDriver
     [
         "SpMM", "FSC", "FSC sparse input", "AdamW", "BSC-AdamW", "BSC-AdamW+clip", "BPR accumulate", "BPR overwrite", "negative sample",
         "ranking", "dense product", "kNN top-k", "kNN products", "whitening exact", "whitening randomized", "SpMM growth", "FSC growth",
+        "SpMM distributed", "FSC distributed", "halo exchange",
     ];
 
     private static int ShapeOrder(string shape) => shape.Split(',')[0] switch

@@ -73,6 +73,22 @@ internal static class ReportMarkdown
             md.AppendLine();
         }
 
+        if (report.Distributed is { Count: > 0 } distributed)
+        {
+            md.AppendLine("## Distributed (MPI ranks against threads)").AppendLine();
+            md.AppendLine("The same SpMM and FSC (d = 64, L = 3) as one process with 2 threads and as 2 ranks with 1 thread each, run back to back in every round. "
+                + "The split is per rank and call: products, halo wait not hidden behind the interior rows, copies (packing, reordering); "
+                + "*exchange alone* is the same halo moved with no product running (pack, send, receive, wait): the floor of the exchange part, per layer.").AppendLine();
+            md.AppendLine("| shape | kernel | ranks × threads | median ms | products ms | halo wait ms | copies ms | halo MB per layer | exchange alone ms per layer |");
+            md.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|");
+            foreach (DistributedPoint p in distributed)
+            {
+                md.AppendLine(C, $"| {p.Shape} | {p.Kernel} | {p.Ranks} × {p.ThreadsPerRank} | {Ms(p.MedianMs)} | {Ms(p.ComputeMs)} | {Ms(p.WaitMs)} | {Ms(p.CopyMs)} | "
+                    + $"{p.HaloMegabytesPerLayer:F2} | {(p.ExchangeAloneMs is double e ? Ms(e) : "—")} |");
+            }
+            md.AppendLine();
+        }
+
         if (report.Skipped.Count > 0)
         {
             md.AppendLine("## Not measured").AppendLine();

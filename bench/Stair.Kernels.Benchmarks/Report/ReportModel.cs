@@ -58,4 +58,5 @@ public sealed record PerformanceReport(
     IReadOnlyList<ReportRow> Rows,
     IReadOnlyList<GrowthPoint> Growth,
     IReadOnlyList<SkippedCase> Skipped,
-    IReadOnlyDictionary<string, string> PeerEnvironment);
+    IReadOnlyDictionary<string, string> PeerEnvironment,
+    IReadOnlyList<DistributedPoint>? Distributed = null);
