@@ -5,6 +5,7 @@
 # library assemblies with sharpfuzz (the local tool in dotnet-tools.json), fuzzes for MINUTES on one
 # core starting from code-generated seeds plus fuzz/corpus/TARGET, then minimizes the queue with afl-cmin
 # into fuzz/corpus/TARGET and prints executions, crashes and hangs. Work files: fuzz/out/ (ignored).
+# FUZZ_REUSE_BUILD=1 reuses the instrumented build of an earlier run (several targets in a row).
 # Exit status 1 when afl-fuzz saved a crash or a hang (the inputs are kept in fuzz/out/TARGET/findings).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,19 +29,24 @@ BIN="$OUT/bin"
 WORK="$OUT/$TARGET"
 CORPUS="fuzz/corpus/$TARGET"
 
-# A fresh publish each time: sharpfuzz refuses an assembly it has already instrumented.
-dotnet tool restore >/dev/null
-rm -rf "$BIN" "$WORK"
+rm -rf "$WORK"
 mkdir -p "$WORK/in" "$CORPUS"
-dotnet publish fuzz/Stair.Kernels.Fuzz -c Release -o "$BIN" -nologo >"$WORK/build.log" 2>&1 || { tail -n 30 "$WORK/build.log" >&2; exit 1; }
-# Seeds come from the binary before instrumentation (instrumented code needs afl-fuzz's shared memory).
-dotnet "$BIN/Stair.Kernels.Fuzz.dll" seeds "$OUT/seeds"
+# A fresh publish each time (sharpfuzz refuses an assembly it has already instrumented), unless
+# FUZZ_REUSE_BUILD=1 and an instrumented build from an earlier run is there (running targets one after another).
+if [ "${FUZZ_REUSE_BUILD:-0}" != 1 ] || [ ! -f "$BIN/instrumented" ]; then
+  dotnet tool restore >/dev/null
+  rm -rf "$BIN" "$OUT/seeds"
+  dotnet publish fuzz/Stair.Kernels.Fuzz -c Release -o "$BIN" -nologo >"$WORK/build.log" 2>&1 || { tail -n 30 "$WORK/build.log" >&2; exit 1; }
+  # Seeds come from the binary before instrumentation (instrumented code needs afl-fuzz's shared memory).
+  dotnet "$BIN/Stair.Kernels.Fuzz.dll" seeds "$OUT/seeds"
+  # The code under test, plus the two libraries it parses with (System.CommandLine for cli, Sep for inter).
+  for dll in Stair.Kernels.dll Stair.Kernels.IO.dll Stair.Recommender.dll stair-kernels.dll System.CommandLine.dll Sep.dll; do
+    dotnet sharpfuzz "$BIN/$dll" >/dev/null
+  done
+  touch "$BIN/instrumented"
+fi
 cp "$OUT/seeds/$TARGET/"* "$WORK/in/"
 if compgen -G "$CORPUS/*" >/dev/null; then cp "$CORPUS/"* "$WORK/in/"; fi
-# The code under test, plus the two libraries it parses with (System.CommandLine for cli, Sep for inter).
-for dll in Stair.Kernels.dll Stair.Kernels.IO.dll Stair.Recommender.dll stair-kernels.dll System.CommandLine.dll Sep.dll; do
-  dotnet sharpfuzz "$BIN/$dll" >/dev/null
-done
 
 
 # dotnet is not an AFL-instrumented binary (the instrumented code is in the assemblies): skip that check.
