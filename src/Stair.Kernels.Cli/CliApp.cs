@@ -17,7 +17,7 @@ internal static class CliApp
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         RootCommand root = CreateRoot();
-        ParseResult parse = root.Parse(args, Parsing);
+        ParseResult parse = Parse(root, args);
         if (parse.Action is ParseErrorAction)
         {
             stderr.WriteLine($"error: {Describe(parse, root)}");
@@ -40,6 +40,9 @@ internal static class CliApp
             return 2;
         }
     }
+
+    /// <summary>Parses <paramref name="args"/> against <paramref name="root"/> as <see cref="Run"/> does (no response files); runs nothing.</summary>
+    internal static ParseResult Parse(RootCommand root, string[] args) => root.Parse(args, Parsing);
 
     /// <summary>Every command, its options and the generated help.</summary>
     public static RootCommand CreateRoot()
@@ -89,7 +92,7 @@ internal static class CliApp
     }
 
     // One line for every parse error: an unknown command names the commands, anything else points at the command's help.
-    private static string Describe(ParseResult parse, RootCommand root)
+    internal static string Describe(ParseResult parse, RootCommand root)
     {
         Command command = parse.CommandResult.Command;
         if (command == root && parse.UnmatchedTokens is [string first, ..] && !first.StartsWith('-'))

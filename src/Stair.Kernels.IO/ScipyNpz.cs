@@ -163,6 +163,16 @@ public static class ScipyNpz
 
         using (zip)
         {
+            try
+            {
+                // The central directory is read on first use, not by the constructor: read it here, so a corrupt
+                // one (found by fuzzing: an entry count that disagrees with the directory) is a format error too.
+                _ = zip.Entries.Count;
+            }
+            catch (InvalidDataException e)
+            {
+                throw new NpyFormatException($"{source} is not an .npz file: it is not a valid zip archive ({e.Message}).", e);
+            }
             string format = ReadMember(zip, "format", source, s => Npy.ReadScalarString(s.Stream, s.Name));
             if (format is not ("csr" or "csc"))
             {

@@ -190,6 +190,23 @@ public sealed class NpzTests : IDisposable
     }
 
     [Fact]
+    public void Refuses_a_zip_whose_central_directory_disagrees_with_its_end_record()
+    {
+        // Found by fuzzing (scripts/fuzz.sh npz): the entry count in the end-of-central-directory record is
+        // checked only when the directory is first read, which used to escape as InvalidDataException.
+        var stream = new MemoryStream();
+        ScipyNpz.WriteCsr(stream, new CsrMatrix(2, 3, [0, 2, 3], [0, 2, 1], [1f, -0.5f, 2f]), compressed: false);
+        byte[] bytes = stream.ToArray();
+        int end = bytes.Length - 22; // the end record (no archive comment): entries at +8 (this disk) and +10 (total)
+        Assert.Equal(0x06054b50, BitConverter.ToInt32(bytes, end));
+        bytes[end + 8] = bytes[end + 10] = 4;
+
+        var e = Assert.Throws<NpyFormatException>(() => ScipyNpz.ReadCsr(new MemoryStream(bytes)));
+        Assert.Contains("zip", e.Message);
+        Assert.IsType<InvalidDataException>(e.InnerException);
+    }
+
+    [Fact]
     public void Refuses_int64_indices_outside_int32_naming_the_member()
     {
         var members = DefaultMembers();
