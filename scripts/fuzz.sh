@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing of one target with SharpFuzz and AFL++ (RELIABILITY-fuzz.md has the figures):
+# Coverage-guided fuzzing of one target with SharpFuzz and AFL++ (kernels.md, section "Reliability", has the figures):
 #   bash scripts/fuzz.sh TARGET MINUTES      TARGET: npy, npz, inter, items, csr or cli
 # Installs afl++ (Debian) when afl-fuzz is missing, builds fuzz/Stair.Kernels.Fuzz, instruments the
 # library assemblies with sharpfuzz (the local tool in dotnet-tools.json), fuzzes for MINUTES on one

@@ -70,7 +70,7 @@ public class StairTrainerLearningTests(ITestOutputHelper output)
     /// <summary>Whether <paramref name="gain"/> is learning: both gains at least the bounds.</summary>
     internal static bool Learned(LearningGain gain) => gain.Ndcg >= NdcgBound && gain.Recall >= RecallBound;
 
-    // The bounds, from the measured gains (RELIABILITY-trainer.md). Healthy, the smallest gains were NDCG@20
+    // The bounds, from the measured gains (kernels.md, section "Reliability"). Healthy, the smallest gains were NDCG@20
     // +0.147 and Recall@20 +0.183 (no-fsc: its equal-weight propagation over Ã already ranks the untrained
     // model at 0.54); random-init gained +0.56 / +0.75. Broken, the largest were +0.0000 / +0.0000 (a zeroed
     // FSC backward or skipped AdamW leave the ranking of the initialization; a flipped gradient lands below it).
