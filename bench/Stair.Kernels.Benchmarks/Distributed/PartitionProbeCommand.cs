@@ -177,10 +177,13 @@ internal static partial class PartitionProbeCommand
             for (int x = 0; x < side; x++)
             {
                 var list = new List<int>(4);
-                if (y > 0) list.Add(label[(y - 1) * side + x]);
-                if (x > 0) list.Add(label[y * side + x - 1]);
-                if (x + 1 < side) list.Add(label[y * side + x + 1]);
-                if (y + 1 < side) list.Add(label[(y + 1) * side + x]);
+                foreach ((int nx, int ny) in new[] { (x, y - 1), (x - 1, y), (x + 1, y), (x, y + 1) })
+                {
+                    if (nx >= 0 && nx < side && ny >= 0 && ny < side)
+                    {
+                        list.Add(label[ny * side + nx]);
+                    }
+                }
                 list.Sort();
                 neighbours[label[y * side + x]] = list;
             }
