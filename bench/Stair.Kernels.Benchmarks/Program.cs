@@ -3,7 +3,7 @@
 //   dotnet run -c Release --project bench/Stair.Kernels.Benchmarks -- report [--mode …]   (the report: scripts/bench.sh)
 //   dotnet run -c Release --project bench/Stair.Kernels.Benchmarks -- scale [--interactions N …] (big graphs: scripts/scale.sh)
 //   mpiexec -n R dotnet …/Stair.Kernels.Benchmarks.dll distributed [--shape …]      (ranks vs threads: scripts/bench-distributed.sh)
-//   dotnet run -c Release --project bench/Stair.Kernels.Benchmarks -- partition-probe  (row blocks vs METIS k-way: PARTITION-metis.md)
+//   dotnet run -c Release --project bench/Stair.Kernels.Benchmarks -- partition-probe  (row blocks vs METIS k-way: kernels.md, "Partitioner probe")
 // The suites carry no iteration counts of their own: the report sets them per mode, and a plain run gets the
 // default job below (2 warm-ups, 7 iterations), which any job on the command line (--job short, --iterationCount N) replaces.
 using BenchmarkDotNet.Configs;
