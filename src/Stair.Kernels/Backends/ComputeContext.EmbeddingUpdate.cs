@@ -158,6 +158,7 @@ public sealed class DeviceAdamState : IDisposable
     {
         lock (Owner.Gate)
         {
+            ThrowIfDisposed();
             ArgumentOutOfRangeException.ThrowIfNegative(step);
             Step = step;
         }

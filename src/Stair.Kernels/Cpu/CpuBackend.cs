@@ -20,6 +20,15 @@ internal static class CpuBackend
         CreateTable = (rows, width) =>
         {
             long length = HostMemory.TableLength(rows, width);
+            // The host's reported limit (physical memory, a container's limit or GCHeapHardLimit, as the GC sees it):
+            // a table past it is refused before allocating, as the ILGPU backends refuse one past the device's memory,
+            // instead of a bare OutOfMemoryException from the GC or the kernel's OOM killer.
+            long limit = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+            if (limit > 0 && length * sizeof(float) > limit)
+            {
+                throw new OutOfMemoryException(
+                    $"Could not allocate a {rows} × {width} table: {length * sizeof(float):N0} bytes, more than the {limit:N0} bytes of memory available to this process (the GC's limit).");
+            }
             float[] storage = HostMemory.Allocate(length, zeroed: true, out int offset, out _);
             return new DeviceTable(owner, rows, width, storage, offset, null);
         },

@@ -103,7 +103,7 @@ internal sealed class IlgpuDevice : IDisposable
     {
         if (!_kernels.TryGetValue(typeof(T), out object? set))
         {
-            set = Compile(T.Load);
+            set = Compile(T.Load, typeof(T).Name);
             _kernels[typeof(T)] = set;
         }
         return (T)set;
@@ -114,8 +114,13 @@ internal sealed class IlgpuDevice : IDisposable
         where T : class, IKernelSet<T>
         => _kernels[typeof(T)] = Compile(load);
 
-    /// <summary>Runs <paramref name="load"/> with the library's compile-failure recovery.</summary>
-    public T Compile<T>(Func<Accelerator, T> load)
+    /// <summary>
+    /// Runs <paramref name="load"/> with the library's compile-failure recovery: a failure becomes one
+    /// <see cref="NotSupportedException"/> naming the kernel (<paramref name="what"/>, else the set's type) and
+    /// the device, with ILGPU's whole chain of causes, and ILGPU's caches are cleared so that the failed
+    /// method's half-built IR cannot poison the next compile. Kernels loaded before stay loaded and usable.
+    /// </summary>
+    public T Compile<T>(Func<Accelerator, T> load, string? what = null)
     {
         try
         {
@@ -124,7 +129,15 @@ internal sealed class IlgpuDevice : IDisposable
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             _context.ClearCache(ClearCacheMode.Everything);
-            throw new NotSupportedException($"A kernel failed to compile for {Accelerator.Name}: {ex.Message}", ex);
+            Exception cause = ex;
+            while (cause.InnerException is not null)
+            {
+                cause = cause.InnerException;
+            }
+            // The innermost cause first (e.g. "Not supported IL instruction of type 'Throw'"), then ILGPU's whole
+            // chain, whose outer messages name the method that failed.
+            throw new NotSupportedException(
+                $"A kernel failed to compile: {what ?? typeof(T).Name} on {Description}: {cause.Message} (ILGPU: {ExceptionText.Chain(ex)})", ex);
         }
     }
 
