@@ -4,6 +4,7 @@
 # test classes. The configs are mutation/AREA.json; RELIABILITY-mutation.md records the scores.
 #   bash scripts/mutation.sh propagation      # also: embedding-update, bpr, ranking, graphs, io
 #   CONCURRENCY=1 bash scripts/mutation.sh io # fewer parallel test sessions on a busy machine
+# Dots print one character per tested mutant (. killed, S survived, T timeout), so a log shows progress.
 # Reports (html, json, markdown) go to StrykerOutput/AREA/<timestamp>/reports (git-ignored).
 # ILGPU kernels (src/Stair.Kernels/Gpu/**) are not mutated: their tests need a device or the slow
 # simulator, and a mutant switch inside a kernel ILGPU compiles is not a kernel it can compile.
