@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Mutation testing on demand (issue 17.4; not run in CI): dotnet-stryker 5.1.0 from the local tool
+# manifest (dotnet-tools.json) over one area of the kernels, with the test run limited to that area's
+# test classes. The configs are mutation/AREA.json; RELIABILITY-mutation.md records the scores.
+#   bash scripts/mutation.sh propagation      # also: embedding-update, bpr, ranking, graphs, io
+#   CONCURRENCY=1 bash scripts/mutation.sh io # fewer parallel test sessions on a busy machine
+# Dots print one character per tested mutant (. killed, S survived, T timeout), so a log shows progress.
+# Reports (html, json, markdown) go to StrykerOutput/AREA/<timestamp>/reports (git-ignored).
+# ILGPU kernels (src/Stair.Kernels/Gpu/**) are not mutated: their tests need a device or the slow
+# simulator, and a mutant switch inside a kernel ILGPU compiles is not a kernel it can compile.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+areas="propagation embedding-update bpr ranking graphs io"
+area=${1:-}
+if [ -z "$area" ] || [ ! -f "mutation/$area.json" ]; then
+  echo "usage: $0 AREA   (AREA: $areas)" >&2
+  exit 2
+fi
+dotnet tool restore >/dev/null
+out="$PWD/StrykerOutput/$area"
+args=(-f "../../mutation/$area.json" -O "$out" --skip-version-check)
+[ -n "${CONCURRENCY:-}" ] && args+=(-c "$CONCURRENCY")
+start=$(date +%s)
+# Stryker runs from the test project's folder (at the repository root it would take Kernels.sln as its context).
+mkdir -p "$out"
+set +e
+(cd tests/Stair.Kernels.Tests && dotnet stryker "${args[@]}") 2>&1 | tee "$out.log"
+status=${PIPESTATUS[0]}
+set -e
+end=$(date +%s)
+report=$(ls -t "$out"/*/reports/mutation-report.json 2>/dev/null | head -1 || true)
+if [ -n "$report" ]; then
+  python3 - "$report" "$area" "$((end - start))" <<'PY'
+import json, sys
+from collections import Counter
+report, area, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+counts = Counter(m["status"] for f in json.load(open(report))["files"].values() for m in f["mutants"])
+killed, timeout, survived, nocov = counts["Killed"], counts["Timeout"], counts["Survived"], counts["NoCoverage"]
+detected = killed + timeout
+valid = detected + survived + nocov
+score = 100.0 * detected / valid if valid else float("nan")
+print(f"\n{area}: {valid} mutants tested: {killed} killed, {timeout} timeout, {survived} survived, {nocov} no coverage; "
+      f"ignored {counts['Ignored']}, compile errors {counts['CompileError']}; score {score:.2f} % in {seconds} s")
+print(f"report: {report}")
+PY
+fi
+exit "$status"
