@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing on demand (issue 17.4; not run in CI): dotnet-stryker 5.1.0 from the local tool
 # manifest (dotnet-tools.json) over one area of the kernels, with the test run limited to that area's
-# test classes. The configs are mutation/AREA.json; RELIABILITY-mutation.md records the scores.
+# test classes. The configs are mutation/AREA.json; kernels.md ("Reliability", "Mutation score") records the scores.
 #   bash scripts/mutation.sh propagation      # also: embedding-update, bpr, ranking, graphs, io
 #   CONCURRENCY=1 bash scripts/mutation.sh io # fewer parallel test sessions on a busy machine
 # Dots print one character per tested mutant (. killed, S survived, T timeout), so a log shows progress.

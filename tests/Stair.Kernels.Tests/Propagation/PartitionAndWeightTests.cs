@@ -1,6 +1,6 @@
 // The contracts behind propagation that the float64 comparisons cannot see, because every
 // partition and every rounding of a layer weight gives the same products (found by mutation
-// testing, RELIABILITY-mutation.md): the row partition covers every row once with parts of about
+// testing, kernels.md "Mutation score"): the row partition covers every row once with parts of about
 // equal cost, and the FSC layer weights are βˡ / Σ βⁱ exactly as kernels.md states them.
 using Stair.Kernels.Cpu.Propagation;
 using Stair.Kernels.Tests.Infrastructure;

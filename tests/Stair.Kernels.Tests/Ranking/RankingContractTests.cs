@@ -1,5 +1,5 @@
 // Ranking's argument and edge-case contracts that the top-K and metric comparisons do not reach
-// (found by mutation testing, RELIABILITY-mutation.md): every public entry rejects a null or bad
+// (found by mutation testing, kernels.md "Mutation score"): every public entry rejects a null or bad
 // argument with the documented exception (not a NullReferenceException further in), K = items is a
 // valid cut-off, metrics over users without relevant items are 0 (never NaN), and asking for a K
 // that was not evaluated names it.
