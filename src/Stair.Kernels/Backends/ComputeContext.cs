@@ -175,12 +175,12 @@ public sealed partial class ComputeContext : IDisposable
         lock (_gate)
         {
             ThrowIfDisposed();
-            foreach (DeviceTable t in new[] { input, output, seed })
+            foreach ((DeviceTable t, string name) in new[] { (input, nameof(input)), (output, nameof(output)), (seed, nameof(seed)) })
             {
                 t.ThrowIfDisposed();
                 if (!ReferenceEquals(t.Owner, this))
                 {
-                    throw new ArgumentException("A table of another context was passed.", nameof(input));
+                    throw new ArgumentException($"The {name} table belongs to another context.", name);
                 }
             }
             if (!ReferenceEquals(graph.Owner, this) || (filter is not null && !ReferenceEquals(filter.Owner, this)))
