@@ -5,7 +5,7 @@
 #   bash scripts/mutation.sh propagation      # also: embedding-update, bpr, ranking, graphs, io
 #   CONCURRENCY=1 bash scripts/mutation.sh io # fewer parallel test sessions on a busy machine
 # Dots print one character per tested mutant (. killed, S survived, T timeout), so a log shows progress.
-# Reports (html, json, markdown) go to StrykerOutput/AREA/<timestamp>/reports (git-ignored).
+# Reports (html, json, markdown) go to StrykerOutput/AREA/reports (git-ignored), replaced by the area's next run.
 # ILGPU kernels (src/Stair.Kernels/Gpu/**) are not mutated: their tests need a device or the slow
 # simulator, and a mutant switch inside a kernel ILGPU compiles is not a kernel it can compile.
 set -euo pipefail
@@ -28,7 +28,7 @@ set +e
 status=${PIPESTATUS[0]}
 set -e
 end=$(date +%s)
-report=$(ls -t "$out"/*/reports/mutation-report.json 2>/dev/null | head -1 || true)
+report=$(ls -t "$out"/reports/mutation-report.json "$out"/*/reports/mutation-report.json 2>/dev/null | head -1 || true)
 if [ -n "$report" ]; then
   python3 - "$report" "$area" "$((end - start))" <<'PY'
 import json, sys

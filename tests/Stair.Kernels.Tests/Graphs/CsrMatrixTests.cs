@@ -267,6 +267,29 @@ public class CsrMatrixTests
         Bits.AssertBitsEqual(a.Values.ToArray(), back.Values.ToArray(), "round trip values");
     }
 
+    [Fact]
+    public void Transpose_of_a_wide_matrix_allocates_one_array_of_row_offsets()
+    {
+        // A CSC .npz that declares hundreds of millions of rows (found by fuzzing) becomes a CSR through Transpose:
+        // the result's Columns + 1 offsets (8 bytes each) are unavoidable, a second array of insertion cursors is
+        // not (it doubled the memory: 5 GB for a 1 kB file declaring 318 M rows). 4 M columns, 3 entries: the
+        // offsets are 32 MB; the bound allows 0.5 MB for the entries and the object, nowhere near a second array.
+        const int columns = 4_000_000;
+        var a = new CsrMatrix(2, columns, [0, 1, 3], [0, 5, columns - 1], [1f, 2f, 3f]);
+        a.Transpose(); // first call: JIT and statics out of the measurement
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        CsrMatrix t = a.Transpose();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.InRange(allocated, 8L * (columns + 1), 8L * (columns + 1) + 512 * 1024);
+        Assert.Equal(0L, t.RowOffsets[0]);
+        Assert.Equal(1L, t.RowOffsets[1]);
+        Assert.Equal(1L, t.RowOffsets[5]);
+        Assert.Equal(2L, t.RowOffsets[6]);
+        Assert.Equal(2L, t.RowOffsets[columns - 1]);
+        Assert.Equal(3L, t.RowOffsets[columns]);
+        Assert.Equal(new[] { 0, 1, 1 }, t.ColumnIndices.ToArray());
+    }
+
     [Theory]
     [MemberData(nameof(Shapes))]
     public void ToDense_matches_the_entries_and_RowLength_the_pointers(int rows, int columns, bool repeats)
