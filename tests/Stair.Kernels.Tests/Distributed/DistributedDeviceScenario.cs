@@ -2,6 +2,7 @@
 // (the CPU backend, the ILGPU simulator in the GPU work layout with hub rows summed in chunks, or OpenCL),
 // computes SpMM, transposed SpMM, FSC and FSC backward on the whole graph with that context, then the same
 // through a DistributedPlan built with the context (host-staged halo), and compares its rows bit for bit.
+// The "-tiny" scenarios run a 2-row graph on 3 ranks: the last rank owns no rows (empty device tables).
 // "device-mixed" gives neighbouring ranks different backends (CPU, simulator, CPU, …): a single product
 // (SpMM) is still bitwise the rank's own backend, but a layer of FSC then reads halo rows another backend
 // computed, so FSC is checked against float64 within the bound every backend meets (kernels.md, FscTolerance).
@@ -13,11 +14,13 @@ namespace Stair.Kernels.Tests.Distributed;
 
 public static class DistributedDeviceScenario
 {
-    public static readonly string[] Names = ["device-cpu", "device-ilgpu", "device-mixed", "device-opencl"];
+    public static readonly string[] Names = ["device-cpu", "device-ilgpu", "device-mixed", "device-opencl", "device-cpu-tiny", "device-ilgpu-tiny"];
 
     public static int Run(MpiComm comm, string scenario)
     {
-        string backendName = scenario == "device-mixed" ? (comm.Rank % 2 == 0 ? "cpu" : "ilgpu") : scenario["device-".Length..];
+        // "-tiny": a 2-row graph, so with 3 or more ranks some rank owns no rows and uploads empty tables.
+        bool tiny = scenario.EndsWith("-tiny", StringComparison.Ordinal);
+        string backendName = scenario == "device-mixed" ? (comm.Rank % 2 == 0 ? "cpu" : "ilgpu") : scenario["device-".Length..].Replace("-tiny", "");
         Backend backend = backendName switch
         {
             "cpu" => Backend.Cpu,
@@ -32,7 +35,9 @@ public static class DistributedDeviceScenario
             context.HubRowThreshold = 16;
             context.HubChunkLength = 8;
         }
-        CsrMatrix a = TestGraphs.WithHub(TestGraphs.RandomPowerLaw(rows: 97, columns: 97, seed: 12)); // not symmetric, empty rows, a hub
+        CsrMatrix a = tiny
+            ? DistributedScenarios.Graph("tiny")
+            : TestGraphs.WithHub(TestGraphs.RandomPowerLaw(rows: 97, columns: 97, seed: 12)); // not symmetric, empty rows, a hub
         using DeviceGraph whole = context.Upload(a);
         using DistributedPlan plan = DistributedPlan.Partition(comm, a, context);
         string? mismatch = null;

@@ -45,6 +45,8 @@ public class DistributedTests
     [InlineData("device-mixed", 4)]
     [InlineData("device-opencl", 2)]
     [InlineData("device-opencl", 3)]
+    [InlineData("device-cpu-tiny", 3)]
+    [InlineData("device-ilgpu-tiny", 3)]
     public void Every_rank_on_its_own_backend_matches_that_backend_on_the_whole_graph(string scenario, int ranks)
     {
         if (scenario == "device-opencl")
