@@ -82,6 +82,13 @@ public class GraphContractTests
         Assert.Equal(0, buffer.Slice(4, 0).Length);
         Assert.Throws<ArgumentOutOfRangeException>(() => buffer.Slice(3, 2).Length);
         Assert.Throws<ArgumentOutOfRangeException>(() => buffer.Slice(5, 0).Length);
+        // Native storage has no array bounds behind it: the check is the only thing between a bad slice and
+        // memory past the allocation.
+        var native = EntryBuffer<int>.Allocate(4, native: true);
+        Assert.True(native.IsNative);
+        Assert.Equal(2, native.Slice(2, 2).Length);
+        Assert.Throws<ArgumentOutOfRangeException>(() => native.Slice(3, 2).Length);
+        Assert.Throws<ArgumentOutOfRangeException>(() => native.Slice(5, 0).Length);
     }
 
     [Fact]
