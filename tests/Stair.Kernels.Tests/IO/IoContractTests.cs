@@ -23,24 +23,29 @@ public class IoContractTests
     {
         NpyArray array = SmallArray();
         var matrix = new CsrMatrix(1, 1, [0, 1], [0], [1f]);
+        // A folder of this run only: a null array or matrix must be refused before the file is created.
+        using var temp = new TempDirectory();
+        string npyPath = Path.Combine(temp.Path, "never-written.npy");
+        string npzPath = Path.Combine(temp.Path, "never-written.npz");
         void Null(string param, Action call) => Assert.Equal(param, Assert.Throws<ArgumentNullException>(call).ParamName);
         Null("path", () => Npy.Read((string)null!));
         Null("stream", () => Npy.Read((Stream)null!));
         Null("path", () => Npy.ReadMatrix((string)null!, out _, out _));
         Null("stream", () => Npy.ReadMatrix((Stream)null!, out _, out _));
         Null("path", () => Npy.Write((string)null!, array));
-        Null("array", () => Npy.Write(Path.Combine(Path.GetTempPath(), "never-written.npy"), (NpyArray)null!));
+        Null("array", () => Npy.Write(npyPath, (NpyArray)null!));
         Null("array", () => Npy.Write(new MemoryStream(), (NpyArray)null!));
         Null("path", () => Npy.Write((string)null!, [1f], 1));
         Null("stream", () => Npy.Write((Stream)null!, [1f], 1));
         Null("path", () => ScipyNpz.ReadCsr((string)null!));
         Null("stream", () => ScipyNpz.ReadCsr((Stream)null!));
         Null("path", () => ScipyNpz.WriteCsr((string)null!, matrix));
-        Null("matrix", () => ScipyNpz.WriteCsr(Path.Combine(Path.GetTempPath(), "never-written.npz"), null!));
+        Null("matrix", () => ScipyNpz.WriteCsr(npzPath, null!));
         Null("stream", () => ScipyNpz.WriteCsr((Stream)null!, matrix));
         Null("matrix", () => ScipyNpz.WriteCsr(new MemoryStream(), null!));
         Null("path", () => InteractionTable.Read(null!));
-        Assert.False(File.Exists(Path.Combine(Path.GetTempPath(), "never-written.npy")));
+        Assert.False(File.Exists(npyPath));
+        Assert.False(File.Exists(npzPath));
     }
 
     private static object? Parse(string text) => new PythonLiteralParser(text).ParseDocument();
