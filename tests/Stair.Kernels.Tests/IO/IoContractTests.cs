@@ -48,6 +48,28 @@ public class IoContractTests
         Assert.False(File.Exists(npzPath));
     }
 
+    private static NpyArray Roundtrip(Action<Stream> write)
+    {
+        using var stream = new MemoryStream();
+        write(stream);
+        stream.Position = 0;
+        return Npy.Read(stream);
+    }
+
+    [Fact]
+    public void Integer_conversions_name_the_element_out_of_range_and_refuse_floats_by_method()
+    {
+        NpyArray wide = Roundtrip(s => Npy.Write(s, [int.MaxValue, 1L << 40, int.MinValue]));
+        Assert.Contains("Element 1 of the int64 array is 1099511627776", Assert.Throws<OverflowException>(() => wide.ToInt32Array()).Message);
+        NpyArray low = Roundtrip(s => Npy.Write(s, [(long)int.MinValue - 1]));
+        Assert.Contains("Element 0", Assert.Throws<OverflowException>(() => low.ToInt32Array()).Message);
+        NpyArray edges = Roundtrip(s => Npy.Write(s, [(long)int.MaxValue, int.MinValue]));
+        Assert.Equal(new[] { int.MaxValue, int.MinValue }, edges.ToInt32Array());
+        NpyArray floats = Roundtrip(s => Npy.Write(s, [1f, 2f]));
+        Assert.Contains("ToInt32Array() converts only int32 and int64", Assert.Throws<InvalidOperationException>(() => floats.ToInt32Array()).Message);
+        Assert.Contains("ToInt64Array() converts only int32 and int64", Assert.Throws<InvalidOperationException>(() => floats.ToInt64Array()).Message);
+    }
+
     private static object? Parse(string text) => new PythonLiteralParser(text).ParseDocument();
 
     [Fact]

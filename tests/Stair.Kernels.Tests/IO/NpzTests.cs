@@ -409,6 +409,43 @@ public sealed class NpzTests : IDisposable
     }
 
     // The fixture matrix's members, as save_npz writes them, to break one at a time.
+    // A 1-D big-endian member: numpy writes '>' dtypes on request (arr.astype('>i4')), and both readers swap them.
+    private static Action<Stream> BigEndian<T>(string descr, T[] values, Action<Span<byte>, T> write, int size)
+        => s =>
+        {
+            var data = new byte[values.Length * size];
+            for (int k = 0; k < values.Length; k++)
+            {
+                write(data.AsSpan(k * size, size), values[k]);
+            }
+            s.Write(RawNpy($"{{'descr': '{descr}', 'fortran_order': False, 'shape': ({values.Length},), }}", data));
+        };
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Big_endian_members_read_like_little_endian_ones_through_both_readers(bool wide)
+    {
+        var members = DefaultMembers();
+        if (wide)
+        {
+            members["indices.npy"] = BigEndian(">i8", [0L, 2L, 1L, 3L], System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian, 8);
+            members["indptr.npy"] = BigEndian(">i8", [0L, 2L, 2L, 4L], System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian, 8);
+            members["data.npy"] = BigEndian(">f8", [1.0, 2.0, 3.5, -4.0], System.Buffers.Binary.BinaryPrimitives.WriteDoubleBigEndian, 8);
+        }
+        else
+        {
+            members["indices.npy"] = BigEndian(">i4", [0, 2, 1, 3], System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian, 4);
+            members["indptr.npy"] = BigEndian(">i4", [0, 2, 2, 4], System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian, 4);
+            members["data.npy"] = BigEndian(">f4", [1f, 2f, 3.5f, -4f], System.Buffers.Binary.BinaryPrimitives.WriteSingleBigEndian, 4);
+        }
+        string path = _temp.File(wide ? "big64.npz" : "big32.npz");
+        WriteNpz(path, members);
+        Assert.Equal(Dense, ScipyNpz.ReadCsr(path).ToDense());
+        using FileStream stream = File.OpenRead(path);
+        Assert.Equal(Dense, ScipyNpz.ReadCsr(stream, path, streamFrom: 0).ToDense());
+    }
+
     private static Dictionary<string, Action<Stream>> DefaultMembers(string? except = null)
     {
         var members = new Dictionary<string, Action<Stream>>
