@@ -210,4 +210,26 @@ public class BprContractTests
             Assert.Equal(sampler.Sample(users[k], 3, k), buffer[1 + k]);
         }
     }
+    [Theory]
+    [InlineData(GradientMode.Overwrite)]
+    [InlineData(GradientMode.Accumulate)]
+    public void The_CPU_context_gives_the_direct_calls_bits(GradientMode mode)
+    {
+        // The CPU backend behind ComputeContext runs the same driver with the context's tier and threads: the loss
+        // and every gradient element must be the direct call's, in both modes (accumulate onto a non-zero table).
+        const int users = 13, items = 11, d = 19;
+        var options = new CpuOptions(Threads: 2);
+        float[] table = TestGraphs.Table(users + items, d, seed: 8);
+        float[] start = TestGraphs.Table(users + items, d, seed: 9);
+        (int[] u, int[] p, int[] n) = BprLossTests.Batch(70, users, items, seed: 10);
+        float[] expected = (float[])start.Clone();
+        double expectedLoss = Stair.Kernels.BprLoss.Compute(table, d, users, u, p, n, expected, mode, options);
+
+        using ComputeContext context = ComputeContext.Create(Backend.Cpu, options);
+        using DeviceTable e = context.Upload(table, users + items, d);
+        using DeviceTable g = context.Upload(start, users + items, d);
+        double loss = context.ComputeBprLoss(e, users, u, p, n, g, mode);
+        Bits.AssertBitsEqual(expectedLoss, loss, $"loss, {mode}");
+        Bits.AssertBitsEqual(expected, g.ToArray(), $"gradient, {mode}");
+    }
 }
