@@ -96,7 +96,9 @@ public sealed class InteractionTable
         char separator = first.Contains('\t') ? '\t' : ',';
         string[] header = first.Split(separator);
         int userColumn, itemColumn, labelColumn = -1;
-        bool hasHeader = !header.All(f => int.TryParse(f.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out _));
+        // A CSV's first line is data when its user and item fields are integers; extra columns are ignored, so
+        // they do not decide (a first row "0,1,4.5" is an interaction, not a header).
+        bool hasHeader = !header.Take(2).All(f => int.TryParse(f.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out _));
         if (separator == '\t' || header.Any(h => h.Trim() == "userID"))
         {
             userColumn = Array.FindIndex(header, h => h.Trim() == "userID");
