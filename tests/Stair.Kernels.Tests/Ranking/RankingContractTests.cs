@@ -77,4 +77,19 @@ public class RankingContractTests
         Assert.Equal([0.0, 0.0], m.Recall);
         Assert.Equal([0.0, 0.0], m.Ndcg);
     }
+    [Fact]
+    public void Item_sets_hold_each_users_distinct_items_sorted()
+    {
+        // Unsorted rows with repeats, an empty row and a full one: each row sorted and duplicate-free, counted as such.
+        var sets = new ItemSets(Sets([3, 1, 3, 0], [], [4, 4, 4], [0, 1, 2, 3, 4]), "sets");
+        Assert.Equal(4, sets.Users);
+        Assert.Equal(Items, sets.Items);
+        Assert.Equal([3, 0, 1, 5], Enumerable.Range(0, 4).Select(sets.Count).ToArray());
+        Assert.Equal([0, 1, 3], sets.Row(0).ToArray());
+        Assert.Empty(sets.Row(1).ToArray());
+        Assert.Equal([4], sets.Row(2).ToArray());
+        Assert.Equal([0, 1, 2, 3, 4], sets.Row(3).ToArray());
+        Assert.Equal(9, sets.Pointers[^1]);
+        Assert.Throws<ArgumentNullException>("sets", () => new ItemSets(null!, "sets"));
+    }
 }
