@@ -217,14 +217,22 @@ public sealed class IoMessageContractTests : IDisposable
     [Fact]
     public void Written_headers_align_the_data_to_64_bytes_and_switch_to_version_2_only_when_1_cannot_hold_them()
     {
-        // Short headers of every length modulo 64 (the shape's digits vary it), then around the 65,535-byte limit
-        // of a 1.0 header, where many unit extents make the header long.
+        // Short headers: the shape's digits vary the length a little, and 1 to 64 unit extents (3 bytes each) give
+        // every length modulo 64; then around the 65,535-byte limit of a 1.0 header, where many unit extents make
+        // the header long.
         for (int n = 1; n <= 70; n++)
         {
             AssertHeader(Written([n, 1, n * 1000 + 7]), [n, 1, n * 1000 + 7]);
         }
+        for (int dims = 1; dims <= 64; dims++)
+        {
+            int[] shape = Enumerable.Repeat(1, dims).ToArray();
+            AssertHeader(Written(shape), shape);
+        }
         bool sawOne = false, sawTwo = false;
-        for (int dims = 21_800; dims <= 21_860; dims++)
+        // 3 bytes per unit extent: 130 lengths, of which more than 64 consecutive ones are version 2.0 headers, so
+        // both versions meet every header length modulo 64.
+        for (int dims = 21_800; dims <= 21_930; dims++)
         {
             int[] shape = Enumerable.Repeat(1, dims).ToArray();
             byte[] bytes = Written(shape);
@@ -252,6 +260,12 @@ public sealed class IoMessageContractTests : IDisposable
             // Version 1.0 whenever its 2-byte length can hold the header: up to a 65,536-byte aligned preamble and header.
             Assert.Equal(dataOffset <= 65536 ? 1 : 2, major);
             Assert.Equal((byte)'\n', bytes[dataOffset - 1]);
+            // Padded to the next multiple of 64 and no further (numpy's own writer pads the same way): fewer than 64
+            // spaces stand between the dictionary's closing brace and the newline.
+            int preamble = major == 1 ? 10 : 12;
+            int text = Encoding.ASCII.GetString(bytes, preamble, dataOffset - 1 - preamble).TrimEnd(' ').Length;
+            Assert.Equal((byte)'}', bytes[preamble + text - 1]);
+            Assert.InRange(dataOffset - (preamble + text + 1), 0, 63);
             Assert.Equal(shape, Npy.Read(new MemoryStream(bytes)).Shape);
         }
     }
@@ -721,5 +735,29 @@ public sealed class IoMessageContractTests : IDisposable
         table = ReadText("user,item\n0,1,\"x\n2,3\n4,5,\"\n", "q.csv");
         Assert.Equal([0, 2, 4], table.UserIds.ToArray());
         Assert.Equal([1, 3, 5], table.ItemIds.ToArray());
+    }
+
+    [Fact]
+    public void Element_types_are_named_as_numpy_names_them_and_the_default_message_says_what_failed()
+    {
+        var int32 = new MemoryStream();
+        Npy.Write(int32, [1, 2], 2);
+        var int64 = new MemoryStream();
+        Npy.Write(int64, [1L, 2L], 1, 2);
+        var float32 = new MemoryStream();
+        Npy.Write(float32, [1f, 2f], 2);
+        var float64 = new MemoryStream();
+        Npy.Write(float64, [1.0]);
+        Assert.Equal("NpyArray(int32, shape (2,))", Read(int32).ToString());
+        Assert.Equal("NpyArray(int64, shape (1, 2))", Read(int64).ToString());
+        Assert.Equal("NpyArray(float32, shape (2,))", Read(float32).ToString());
+        Assert.Equal("NpyArray(float64, shape (1,))", Read(float64).ToString());
+        Assert.Equal("The data is not a .npy or .npz file this library can read.", new NpyFormatException().Message);
+
+        static NpyArray Read(MemoryStream written)
+        {
+            written.Position = 0;
+            return Npy.Read(written);
+        }
     }
 }
