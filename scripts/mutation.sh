@@ -4,6 +4,8 @@
 # test classes. The configs are mutation/AREA.json; kernels.md ("Reliability", "Mutation score") records the scores.
 #   bash scripts/mutation.sh propagation      # also: embedding-update, bpr, ranking, graphs, io
 #   CONCURRENCY=1 bash scripts/mutation.sh io # fewer parallel test sessions on a busy machine
+#   MUTATE='**/Ranking/ItemSets.cs' bash scripts/mutation.sh ranking   # re-run only these files (space-separated
+#                                             # globs, replacing the config's list) with the area's test filter
 # Dots print one character per tested mutant (. killed, S survived, T timeout), so a log shows progress.
 # Reports (html, json, markdown) go to StrykerOutput/AREA/reports (git-ignored), replaced by the area's next run.
 # ILGPU kernels (src/Stair.Kernels/Gpu/**) are not mutated: their tests need a device or the slow
@@ -20,6 +22,11 @@ dotnet tool restore >/dev/null
 out="$PWD/StrykerOutput/$area"
 args=(-f "../../mutation/$area.json" -O "$out" --skip-version-check)
 [ -n "${CONCURRENCY:-}" ] && args+=(-c "$CONCURRENCY")
+if [ -n "${MUTATE:-}" ]; then
+  set -f # the globs are Stryker's, not the shell's
+  for pattern in $MUTATE; do args+=(-m "$pattern"); done
+  set +f
+fi
 start=$(date +%s)
 # Stryker runs from the test project's folder (at the repository root it would take Kernels.sln as its context).
 mkdir -p "$out"
