@@ -119,25 +119,37 @@ internal sealed class IlgpuDevice : IDisposable
     /// <see cref="NotSupportedException"/> naming the kernel (<paramref name="what"/>, else the set's type) and
     /// the device, with ILGPU's whole chain of causes, and ILGPU's caches are cleared so that the failed
     /// method's half-built IR cannot poison the next compile. Kernels loaded before stay loaded and usable.
+    /// An OpenCL driver's refusal (a <see cref="CLException"/>) is tried once more before it is reported.
     /// </summary>
     public T Compile<T>(Func<Accelerator, T> load, string? what = null)
     {
-        try
+        for (int attempt = 1; ; attempt++)
         {
-            return load(Accelerator);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            _context.ClearCache(ClearCacheMode.Everything);
-            Exception cause = ex;
-            while (cause.InnerException is not null)
+            try
             {
-                cause = cause.InnerException;
+                return load(Accelerator);
             }
-            // The innermost cause first (e.g. "Not supported IL instruction of type 'Throw'"), then ILGPU's whole
-            // chain, whose outer messages name the method that failed.
-            throw new NotSupportedException(
-                $"A kernel failed to compile: {what ?? typeof(T).Name} on {Description}: {cause.Message} (ILGPU: {ExceptionText.Chain(ex)})", ex);
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                _context.ClearCache(ClearCacheMode.Everything);
+                Exception cause = ex;
+                while (cause.InnerException is not null)
+                {
+                    cause = cause.InnerException;
+                }
+                // An OpenCL driver that refuses a kernel ILGPU compiled (clBuildProgram/clCreateKernel failing: PoCL
+                // did so once in ~10 CI runs, with other processes building the same kernels) gets one more try; a
+                // failure in ILGPU's own compiler, or a second refusal, is reported.
+                if (cause is CLException && attempt == 1)
+                {
+                    continue;
+                }
+                // The innermost cause first (e.g. "Not supported IL instruction of type 'Throw'"), then ILGPU's whole
+                // chain, whose outer messages name the method that failed.
+                throw new NotSupportedException(
+                    $"A kernel failed to compile: {what ?? typeof(T).Name} on {Description}: {ExceptionText.Message(cause)}"
+                    + $"{(attempt > 1 ? $" (attempt {attempt})" : "")} (ILGPU: {ExceptionText.Chain(ex)})", ex);
+            }
         }
     }
 

@@ -10,6 +10,7 @@
 // No device and out of memory: FaultChildProcessTests.cs, DeviceLimitTests.cs and BackendFaultTests.
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.OpenCL;
 using Stair.Kernels.Tests.Infrastructure;
 
 namespace Stair.Kernels.Tests.Backends;
@@ -43,6 +44,38 @@ public class FaultTests
 
     private static Action<Index1D, ArrayView<int>> Load(Accelerator accelerator, Action<Index1D, ArrayView<int>> kernel)
         => accelerator.LoadAutoGroupedStreamKernel(kernel);
+
+    [Fact]
+    public void A_driver_refusal_is_tried_once_more_and_a_second_one_is_reported_with_its_error_code()
+    {
+        // The load delegate stands in for the OpenCL driver (the simulator has no driver that can refuse): one
+        // refusal, then success; two refusals; and a failure of another kind, which is never retried.
+        using ComputeContext context = ComputeContext.Create(Backend.IlgpuCpu);
+        int calls = 0;
+        Assert.Equal(42, context.Ilgpu.Compile(_ => ++calls == 1 ? throw new CLException(CLError.CL_SUCCESS - 45) : 42, "Flaky"));
+        Assert.Equal(2, calls);
+
+        calls = 0;
+        var refused = Assert.Throws<NotSupportedException>(() =>
+            context.Ilgpu.Compile<int>(_ => { calls++; throw new CLException(CLError.CL_SUCCESS - 45); }, "Refused"));
+        Assert.Equal(2, calls);
+        Assert.StartsWith($"A kernel failed to compile: Refused on {context.Device}: ", refused.Message);
+        Assert.Contains("[OpenCL error ", refused.Message);
+        Assert.Contains("(-45)] (attempt 2) (ILGPU: CLException: ", refused.Message);
+
+        calls = 0;
+        var other = Assert.Throws<NotSupportedException>(() =>
+            context.Ilgpu.Compile<int>(_ => { calls++; throw new InvalidOperationException("not a driver error"); }, "Other"));
+        Assert.Equal(1, calls);
+        Assert.DoesNotContain("attempt", other.Message);
+
+        // The context still loads and runs its own kernels afterwards.
+        var increment = context.Ilgpu.Compile(acc => Load(acc, IncrementKernel), nameof(IncrementKernel));
+        using MemoryBuffer1D<int, Stride1D.Dense> buffer = context.Ilgpu.Accelerator.Allocate1D(new[] { 5 });
+        increment(1, buffer.View);
+        context.Synchronize();
+        Assert.Equal(new[] { 6 }, buffer.GetAsArray1D());
+    }
 
     [SkippableTheory]
     [MemberData(nameof(IlgpuBackends))]
