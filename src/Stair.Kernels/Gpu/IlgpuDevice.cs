@@ -138,8 +138,8 @@ internal sealed class IlgpuDevice : IDisposable
                     cause = cause.InnerException;
                 }
                 // An OpenCL driver that refuses a kernel ILGPU compiled (clBuildProgram/clCreateKernel failing: PoCL
-                // did so once in ~10 CI runs, with other processes building the same kernels) gets one more try; a
-                // failure in ILGPU's own compiler, or a second refusal, is reported.
+                // did so once in ~10 CI runs, cause not established; other test processes were building the same
+                // kernels) gets one more try; a failure in ILGPU's own compiler, or a second refusal, is reported.
                 if (cause is CLException && attempt == 1)
                 {
                     continue;

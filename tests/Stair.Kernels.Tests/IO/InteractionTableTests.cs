@@ -12,12 +12,7 @@ public sealed class InteractionTableTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private InteractionTable ReadText(string text, string name = "t.inter")
-    {
-        string path = _temp.File(name);
-        File.WriteAllText(path, text, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
-        return InteractionTable.Read(path);
-    }
+    private InteractionTable ReadText(string text, string name = "t.inter") => IoTestSupport.ReadInteractions(_temp, text, name);
 
     [Theory]
     [InlineData("userID\titemID\trating\ttimestamp\tx_label\n0\t1\t5\t1\t0\n2\t3\t4\t2\t2\n")]

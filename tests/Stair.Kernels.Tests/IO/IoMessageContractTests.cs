@@ -693,12 +693,7 @@ public sealed class IoMessageContractTests : IDisposable
 
     // ---- InteractionTable: header detection and quotes ----
 
-    private InteractionTable ReadText(string text, string name)
-    {
-        string path = _temp.File(name);
-        File.WriteAllText(path, text, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
-        return InteractionTable.Read(path);
-    }
+    private InteractionTable ReadText(string text, string name) => ReadInteractions(_temp, text, name);
 
     [Theory]
     [InlineData("12,item\n0,1\n2,3\n")]

@@ -3,11 +3,20 @@
 // network streams are), so the reader's non-seekable path is exercised too.
 using System.Buffers.Binary;
 using System.Text;
+using Stair.Kernels.IO;
 
 namespace Stair.Kernels.Tests.IO;
 
 internal static class IoTestSupport
 {
+    /// <summary>Writes <paramref name="text"/> (UTF-8, no byte-order mark) to <paramref name="name"/> in <paramref name="temp"/> and reads it as an interaction table.</summary>
+    public static InteractionTable ReadInteractions(TempDirectory temp, string text, string name)
+    {
+        string path = temp.File(name);
+        File.WriteAllText(path, text, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        return InteractionTable.Read(path);
+    }
+
     /// <summary>A fixture written by make_fixtures.py (numpy / scipy).</summary>
     public static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", name);
 
